@@ -1,0 +1,22 @@
+import type { ErrorCode } from '../core/errors.ts';
+
+/**
+ * The CLI's one translation of error codes into exit statuses, as docker does: 125 when hyperbox itself failed
+ * (bad flags, engine errors), 126 when the command could not be executed, 127 when it was not found. Errors about
+ * objects (no such container, conflicts) exit 1 like docker's daemon-reported errors.
+ */
+export const EXIT_ENGINE = 125;
+
+export function exitCodeFor(code: ErrorCode, context: 'run' | 'other'): number {
+  switch (code) {
+    case 'CommandNotFound':
+      return 127;
+    case 'CannotExecute':
+      return 126;
+    case 'InvalidArgument':
+      return 125;
+    default:
+      // docker run/create/start report every other failure as 125; other commands as 1.
+      return context === 'run' ? 125 : 1;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * What a user asked for when creating a container (the merged result of `create`/`run` flags, before the image's
+ * defaults are applied). Persisted as JSON in the containers table; the OCI runtime spec is derived from it
+ * (plus the image config) by core/container/spec.ts at every start, so it is never stored twice.
+ */
+export interface ContainerConfig {
+  image: string; // the reference the user typed, e.g. "busybox:1"
+  imageId: string; // sha256:<hex> of the image config it resolved to at create time
+  /** Undefined means "use the image's": docker's rule for Entrypoint and Cmd. An empty array clears it. */
+  entrypoint?: string[];
+  cmd?: string[];
+  env: string[]; // KEY=VALUE, user values only; the image's env is merged in at spec time
+  workingDir?: string;
+  user?: string; // user[:group], names or ids, resolved against the image's /etc/passwd and /etc/group
+  hostname?: string;
+  labels: Record<string, string>;
+  tty: boolean;
+  openStdin: boolean; // -i
+  readOnly: boolean;
+  init: boolean;
+  stopSignal?: string; // e.g. SIGTERM (default: image's StopSignal, else SIGTERM)
+  stopTimeout?: number; // seconds (default 10)
+  autoRemove: boolean; // --rm
+  restart: RestartPolicy;
+  networkMode: 'none' | 'host' | 'loopback';
+  privileged: boolean;
+  capAdd: string[]; // CAP_ names, or ALL
+  capDrop: string[];
+  noNewPrivileges: boolean;
+  mounts: MountRequest[];
+  resources: Resources;
+  ulimits: Ulimit[];
+}
+
+export interface RestartPolicy {
+  name: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  maximumRetryCount: number;
+}
+
+export interface Resources {
+  memory?: number; // bytes
+  memorySwap?: number; // bytes, memory+swap; -1 unlimited
+  nanoCpus?: number; // --cpus * 1e9
+  cpuShares?: number;
+  cpusetCpus?: string;
+  pidsLimit?: number;
+}
+
+export interface Ulimit {
+  name: string; // nofile, nproc, ... (without RLIMIT_)
+  soft: number;
+  hard: number;
+}
+
+/** A mount as docker's --mount long syntax describes it; -v and --tmpfs are parsed into this shape. */
+export type MountRequest =
+  | { type: 'bind'; source: string; target: string; readOnly: boolean; propagation?: string }
+  | { type: 'volume'; source: string; target: string; readOnly: boolean } // source: volume name (created on demand)
+  | { type: 'tmpfs'; target: string; size?: number; mode?: number; options?: string[] };
+
+/** The life cycle, as docker names it. Transitions are checked by core/container/state.ts. */
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number; // the container's init process on the host, 0 when not running
+  monitorPid: number; // the monitor (conmon) process, 0 when none
+  exitCode: number;
+  oomKilled: boolean;
+  error: string;
+  startedAt?: number; // ms since epoch
+  finishedAt?: number;
+  restartCount: number;
+  /** Set by `stop`/`kill` from the user so that restart policies (unless-stopped, always) know not to restart. */
+  stoppedByUser: boolean;
+}

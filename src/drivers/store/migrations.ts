@@ -1,0 +1,50 @@
+/**
+ * Schema migrations, applied in order; PRAGMA user_version records how many ran. Never edit a released entry:
+ * append a new one. JSON columns hold typed documents defined in core/ (validated when they enter the system).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE images (
+    id TEXT PRIMARY KEY,              -- sha256:<hex> of the image config blob
+    manifest_digest TEXT NOT NULL,    -- sha256:<hex> of the OCI manifest blob
+    created_at INTEGER NOT NULL,      -- ms since epoch, when it entered this store
+    size INTEGER NOT NULL             -- sum of uncompressed layer sizes
+  );
+  CREATE TABLE image_tags (
+    name TEXT PRIMARY KEY,            -- normalised reference: docker.io/library/busybox:1
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+  );
+  CREATE INDEX image_tags_by_image ON image_tags(image_id);
+  CREATE TABLE layers (
+    chain_id TEXT PRIMARY KEY,        -- sha256:<hex> chain id (OCI image spec)
+    diff_id TEXT NOT NULL,
+    parent TEXT,                      -- chain id of the layer below, NULL for a base layer
+    size INTEGER NOT NULL             -- bytes unpacked
+  );
+  CREATE TABLE containers (
+    id TEXT PRIMARY KEY,              -- 64 hex characters
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    config TEXT NOT NULL,             -- JSON ContainerConfig
+    state TEXT NOT NULL               -- JSON ContainerState
+  );
+  CREATE INDEX containers_by_image ON containers(image_id);
+  CREATE TABLE volumes (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    driver TEXT NOT NULL DEFAULT 'local',
+    labels TEXT NOT NULL DEFAULT '{}',
+    options TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_nano INTEGER NOT NULL,
+    type TEXT NOT NULL,               -- container | image | volume | network
+    action TEXT NOT NULL,             -- create, start, die, oom, destroy, pull, import, delete, ...
+    actor_id TEXT NOT NULL,
+    attributes TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX events_by_time ON events(time_nano);
+  `,
+];

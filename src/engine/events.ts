@@ -1,0 +1,78 @@
+import type { Database } from '../drivers/store/database.ts';
+
+export type EventType = 'container' | 'image' | 'volume' | 'network';
+
+export interface EngineEvent {
+  type: EventType;
+  action: string;
+  actorId: string;
+  attributes: Record<string, string>;
+  timeNano: bigint;
+}
+
+export interface EventFilter {
+  since?: bigint; // nanoseconds since epoch
+  until?: bigint;
+  type?: string[];
+  action?: string[]; // docker calls it "event"
+  container?: string[]; // ids or names
+  image?: string[];
+}
+
+/** The engine's event journal, kept in the metadata store so that events outlive the process that saw them. */
+export class EventLog {
+  readonly #db: Database;
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  record(type: EventType, action: string, actorId: string, attributes: Record<string, string> = {}): void {
+    const timeNano = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
+    this.#db.sql
+      .prepare('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?, ?, ?, ?, ?)')
+      .run(timeNano, type, action, actorId, JSON.stringify(attributes));
+  }
+
+  /** Events after `afterSeq`, oldest first, with their sequence numbers (for following). */
+  list(filter: EventFilter, afterSeq = 0): Array<EngineEvent & { seq: number }> {
+    const stmt = this.#db.sql.prepare(
+      'SELECT seq, time_nano, type, action, actor_id, attributes FROM events WHERE seq > ? ORDER BY seq',
+    );
+    stmt.setReadBigInts(true);
+    const rows = stmt.all(afterSeq) as Array<{
+      seq: bigint;
+      time_nano: bigint;
+      type: EventType;
+      action: string;
+      actor_id: string;
+      attributes: string;
+    }>;
+    return rows
+      .map((r) => ({
+        seq: Number(r.seq),
+        type: r.type,
+        action: r.action,
+        actorId: r.actor_id,
+        attributes: JSON.parse(r.attributes) as Record<string, string>,
+        timeNano: r.time_nano,
+      }))
+      .filter((e) => matches(e, filter));
+  }
+}
+
+function matches(e: EngineEvent, f: EventFilter): boolean {
+  if (f.since !== undefined && e.timeNano < f.since) return false;
+  if (f.until !== undefined && e.timeNano > f.until) return false;
+  if (f.type?.length && !f.type.includes(e.type)) return false;
+  if (f.action?.length && !f.action.includes(e.action)) return false;
+  const name = e.attributes.name ?? '';
+  if (f.container?.length) {
+    if (e.type !== 'container') return false;
+    if (!f.container.some((c) => c === name || e.actorId.startsWith(c))) return false;
+  }
+  if (f.image?.length) {
+    const image = e.attributes.image ?? (e.type === 'image' ? name : '');
+    if (!f.image.some((i) => i === image || e.actorId.startsWith(i) || e.actorId === `sha256:${i}`)) return false;
+  }
+  return true;
+}
