@@ -6,6 +6,8 @@ import path from 'node:path';
  * both move below DIR (DIR/run for run-time files).
  */
 export interface Layout {
+  /** The --root / HYPERBOX_ROOT value this layout came from; undefined for the defaults. */
+  readonly rootOption: string | undefined;
   readonly root: string;
   readonly runRoot: string;
   readonly db: string;
@@ -28,6 +30,7 @@ export function layoutFor(rootOption?: string): Layout {
   const root = path.resolve(rootOption ?? DEFAULT_ROOT);
   const runRoot = rootOption === undefined ? DEFAULT_RUN_ROOT : path.join(root, 'run');
   return {
+    rootOption: rootOption === undefined ? undefined : root,
     root,
     runRoot,
     db: path.join(root, 'db.sqlite'),

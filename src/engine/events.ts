@@ -27,14 +27,17 @@ export class EventLog {
   }
 
   record(type: EventType, action: string, actorId: string, attributes: Record<string, string> = {}): void {
-    const timeNano = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
+    const timeNano = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
     this.#db.sql
       .prepare('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?, ?, ?, ?, ?)')
       .run(timeNano, type, action, actorId, JSON.stringify(attributes));
   }
 
-  /** Events after `afterSeq`, oldest first, with their sequence numbers (for following). */
-  list(filter: EventFilter, afterSeq = 0): Array<EngineEvent & { seq: number }> {
+  /**
+   * Events after `afterSeq` that match, oldest first, and the last sequence number read (matching or not), from
+   * which a follower goes on.
+   */
+  list(filter: EventFilter, afterSeq = 0): { events: EngineEvent[]; lastSeq: number } {
     const stmt = this.#db.sql.prepare(
       'SELECT seq, time_nano, type, action, actor_id, attributes FROM events WHERE seq > ? ORDER BY seq',
     );
@@ -47,9 +50,8 @@ export class EventLog {
       actor_id: string;
       attributes: string;
     }>;
-    return rows
+    const events = rows
       .map((r) => ({
-        seq: Number(r.seq),
         type: r.type,
         action: r.action,
         actorId: r.actor_id,
@@ -57,6 +59,7 @@ export class EventLog {
         timeNano: r.time_nano,
       }))
       .filter((e) => matches(e, filter));
+    return { events, lastSeq: rows.length ? Number(rows[rows.length - 1]!.seq) : afterSeq };
   }
 }
 
@@ -72,7 +75,8 @@ function matches(e: EngineEvent, f: EventFilter): boolean {
   }
   if (f.image?.length) {
     const image = e.attributes.image ?? (e.type === 'image' ? name : '');
-    if (!f.image.some((i) => i === image || e.actorId.startsWith(i) || e.actorId === `sha256:${i}`)) return false;
+    if (!f.image.some((i) => i === image || e.actorId.startsWith(i) || e.actorId === `sha256:${i}`))
+      return false;
   }
   return true;
 }

@@ -27,6 +27,8 @@ export interface ContainerConfig {
   capAdd: string[]; // CAP_ names, or ALL
   capDrop: string[];
   noNewPrivileges: boolean;
+  /** The default seccomp profile, or none (`--security-opt seccomp=unconfined`; --privileged also disables it). */
+  seccomp: 'default' | 'unconfined';
   mounts: MountRequest[];
   resources: Resources;
   ulimits: Ulimit[];
@@ -54,12 +56,27 @@ export interface Ulimit {
 
 /** A mount as docker's --mount long syntax describes it; -v and --tmpfs are parsed into this shape. */
 export type MountRequest =
-  | { type: 'bind'; source: string; target: string; readOnly: boolean; propagation?: string }
+  // createHostPath: `-v` creates a missing host directory (docker's legacy rule); `--mount` refuses it.
+  | {
+      type: 'bind';
+      source: string;
+      target: string;
+      readOnly: boolean;
+      propagation?: string;
+      createHostPath?: boolean;
+    }
   | { type: 'volume'; source: string; target: string; readOnly: boolean } // source: volume name (created on demand)
   | { type: 'tmpfs'; target: string; size?: number; mode?: number; options?: string[] };
 
 /** The life cycle, as docker names it. Transitions are checked by core/container/state.ts. */
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
+export type ContainerStatus =
+  | 'created'
+  | 'running'
+  | 'paused'
+  | 'restarting'
+  | 'exited'
+  | 'dead'
+  | 'removing';
 
 export interface ContainerState {
   status: ContainerStatus;
@@ -73,4 +90,6 @@ export interface ContainerState {
   restartCount: number;
   /** Set by `stop`/`kill` from the user so that restart policies (unless-stopped, always) know not to restart. */
   stoppedByUser: boolean;
+  /** A hyperbox process (by pid) is in the middle of changing this container: reconcile leaves it alone. */
+  busyPid?: number;
 }

@@ -39,7 +39,8 @@ export class Database {
     if (current >= MIGRATIONS.length) return;
     this.transaction(() => {
       // Re-read under the write lock: another process may have migrated meanwhile.
-      const version = (this.sql.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+      const version = (this.sql.prepare('PRAGMA user_version').get() as { user_version: number })
+        .user_version;
       for (let v = version; v < MIGRATIONS.length; v++) this.sql.exec(MIGRATIONS[v]!);
       this.sql.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
     });

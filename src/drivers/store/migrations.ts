@@ -8,8 +8,19 @@ export const MIGRATIONS: readonly string[] = [
     id TEXT PRIMARY KEY,              -- sha256:<hex> of the image config blob
     manifest_digest TEXT NOT NULL,    -- sha256:<hex> of the OCI manifest blob
     created_at INTEGER NOT NULL,      -- ms since epoch, when it entered this store
-    size INTEGER NOT NULL             -- sum of uncompressed layer sizes
+    size INTEGER NOT NULL,            -- sum of uncompressed layer sizes
+    created INTEGER,                  -- unix seconds from the config's "created", NULL when it has none
+    removed INTEGER NOT NULL DEFAULT 0 -- 1: deleted by the user (rmi -f) but kept while a container still uses it
   );
+  CREATE TABLE image_layers (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,        -- 0 = base layer
+    chain_id TEXT NOT NULL,           -- unpacked under layers/<chain id hex>
+    blob_digest TEXT NOT NULL,        -- the layer blob as stored (maybe compressed)
+    PRIMARY KEY (image_id, position)
+  );
+  CREATE INDEX image_layers_by_chain ON image_layers(chain_id);
+  CREATE INDEX image_layers_by_blob ON image_layers(blob_digest);
   CREATE TABLE image_tags (
     name TEXT PRIMARY KEY,            -- normalised reference: docker.io/library/busybox:1
     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE

@@ -1,0 +1,97 @@
+import type { AttachSession } from '../drivers/runtime/oci-runtime.ts';
+import type { ContainerRecord } from '../engine/container-store.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { CliContext } from './context.ts';
+
+/** docker's default detach keys: Ctrl-P Ctrl-Q leaves the container running. */
+const DETACH_KEYS = [0x10, 0x11];
+
+/**
+ * Connects the terminal to an attached container until its process exits: output to stdout/stderr, stdin to the
+ * container (half-closing when ours ends, while output keeps flowing), window size with a tty, signals forwarded
+ * without one. Returns the exit code, or undefined when the user detached.
+ */
+export async function pumpAttached(
+  ctx: CliContext,
+  engine: Engine,
+  record: ContainerRecord,
+  session: AttachSession,
+  opts: { stdin: boolean; tty: boolean; sigProxy: boolean },
+): Promise<number | undefined> {
+  const cleanups: Array<() => void> = [];
+  let detach!: () => void;
+  const detached = new Promise<void>((resolve) => {
+    detach = resolve;
+  });
+  const outputDone = new Promise<void>((resolve) => {
+    session.stdout.once('end', resolve);
+    session.stdout.once('close', resolve);
+  });
+  session.stdout.pipe(ctx.stdout, { end: false });
+  if (session.stderr !== session.stdout) session.stderr.pipe(ctx.stderr, { end: false });
+
+  if (opts.tty && ctx.stdout.isTTY) {
+    const resize = () => {
+      void engine.containers
+        .resize(record.id, { rows: ctx.stdout.rows, cols: ctx.stdout.columns })
+        .catch(() => {});
+    };
+    resize();
+    process.on('SIGWINCH', resize);
+    cleanups.push(() => process.off('SIGWINCH', resize));
+  }
+  if (opts.stdin && session.stdin) {
+    const input = ctx.stdin;
+    if (opts.tty && input.isTTY) {
+      input.setRawMode(true);
+      cleanups.push(() => input.setRawMode(false));
+    }
+    let matched = 0;
+    const onData = (chunk: Buffer) => {
+      if (opts.tty) {
+        for (const byte of chunk) {
+          matched = byte === DETACH_KEYS[matched] ? matched + 1 : byte === DETACH_KEYS[0] ? 1 : 0;
+          if (matched === DETACH_KEYS.length) {
+            detach();
+            return;
+          }
+        }
+      }
+      session.stdin!.write(chunk);
+    };
+    const onEnd = () => session.stdin!.end();
+    input.on('data', onData);
+    input.once('end', onEnd);
+    cleanups.push(() => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.pause();
+    });
+  }
+  if (opts.sigProxy && !opts.tty) {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
+      const forward = () => {
+        void engine.containers.kill(record.id, sig).catch(() => {});
+      };
+      process.on(sig, forward);
+      cleanups.push(() => process.off(sig, forward));
+    }
+  }
+  try {
+    const outcome = await Promise.race([
+      engine.containers.wait(record.id).then((code) => ({ code })),
+      detached.then(() => ({ code: undefined })),
+    ]);
+    if (outcome.code !== undefined) {
+      // The process is gone; its last output may still be on its way through the monitor.
+      await Promise.race([outputDone, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    } else {
+      ctx.stderr.write('\nread escape sequence\n');
+    }
+    return outcome.code;
+  } finally {
+    for (const c of cleanups) c();
+    session.stdout.unpipe(ctx.stdout);
+    session.close();
+  }
+}

@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import { parseLabels } from '../../core/container/parse.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import { humanSize } from '../../core/human.ts';
+import type { CliContext } from '../context.ts';
+import { ExitStatus } from '../program.ts';
+import { formatTable } from '../table.ts';
+import { renderTemplate } from '../template.ts';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerVolumeCommands(program: Command, ctx: CliContext): void {
+  const volume = program.command('volume').description('Manage volumes');
+  volume
+    .command('create')
+    .description('Create a volume')
+    .argument('[name]')
+    .option('-d, --driver <driver>', 'volume driver name', 'local')
+    .option('--label <key=value>', 'set metadata for a volume', collect, [])
+    .option('-o, --opt <key=value>', 'set driver specific options', collect, [])
+    .action(async (name: string | undefined, flags: { driver: string; label: string[]; opt: string[] }) => {
+      const engine = await ctx.engine();
+      const v = engine.volumes.create({
+        ...(name ? { name } : {}),
+        driver: flags.driver,
+        labels: parseLabels(flags.label),
+        options: parseLabels(flags.opt),
+      });
+      ctx.stdout.write(`${v.Name}\n`);
+    });
+  volume
+    .command('ls')
+    .alias('list')
+    .description('List volumes')
+    .option('-q, --quiet', 'only display volume names', false)
+    .option('-f, --filter <filter>', 'provide filter values (dangling=true, name=, label=)', collect, [])
+    .option('--format <format>', "format output: 'table', 'json' or a Go template")
+    .action(async (flags: { quiet: boolean; filter: string[]; format?: string }) => {
+      const engine = await ctx.engine();
+      const filters: { dangling?: boolean; name?: string[]; label?: string[] } = {};
+      for (const f of flags.filter) {
+        const [key, value = ''] = f.split(/=(.*)/s);
+        if (key === 'dangling') filters.dangling = value === 'true' || value === '1';
+        else if (key === 'name') filters.name = [...(filters.name ?? []), value];
+        else if (key === 'label') filters.label = [...(filters.label ?? []), value];
+        else throw new InvalidArgumentError(`invalid filter '${key}'`);
+      }
+      const volumes = engine.volumes.list(filters);
+      if (flags.quiet) for (const v of volumes) ctx.stdout.write(`${v.Name}\n`);
+      else if (flags.format === 'json') for (const v of volumes) ctx.stdout.write(`${JSON.stringify(v)}\n`);
+      else if (flags.format && flags.format !== 'table')
+        for (const v of volumes) ctx.stdout.write(`${renderTemplate(flags.format, v)}\n`);
+      else
+        ctx.stdout.write(
+          formatTable(
+            ['DRIVER', 'VOLUME NAME'],
+            volumes.map((v) => [v.Driver, v.Name]),
+          ),
+        );
+    });
+  volume
+    .command('inspect')
+    .description('Display detailed information on one or more volumes')
+    .argument('<names...>')
+    .option('-f, --format <template>', 'format output using a Go template')
+    .action(async (names: string[], flags: { format?: string }) => {
+      const engine = await ctx.engine();
+      const views = names.map((n) => engine.volumes.inspect(n));
+      if (flags.format) for (const v of views) ctx.stdout.write(`${renderTemplate(flags.format, v)}\n`);
+      else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
+    });
+  volume
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more volumes')
+    .argument('<names...>')
+    .option('-f, --force', 'force the removal of one or more volumes', false)
+    .action(async (names: string[], flags: { force: boolean }) => {
+      const engine = await ctx.engine();
+      let failed = false;
+      for (const n of names) {
+        try {
+          engine.volumes.remove(n, { force: flags.force });
+          ctx.stdout.write(`${n}\n`);
+        } catch (err) {
+          if (names.length === 1) throw err;
+          ctx.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
+          failed = true;
+        }
+      }
+      if (failed) throw new ExitStatus(1);
+    });
+  volume
+    .command('prune')
+    .description('Remove unused local volumes')
+    .option('-a, --all', 'remove all unused volumes, not just anonymous ones', false)
+    .option('-f, --force', 'do not prompt for confirmation', false)
+    .action(async (flags: { all: boolean }) => {
+      const engine = await ctx.engine();
+      const { deleted, spaceReclaimed } = engine.volumes.prune({ all: flags.all });
+      ctx.stdout.write(
+        `${deleted.length ? `Deleted Volumes:\n${deleted.map((d) => `${d}\n`).join('')}\n` : ''}Total reclaimed space: ${humanSize(spaceReclaimed)}\n`,
+      );
+    });
+}

@@ -1,0 +1,97 @@
+import { Command, CommanderError } from 'commander';
+import { asHyperboxError } from '../core/errors.ts';
+import { layoutFor } from '../core/paths.ts';
+import type { Engine } from '../engine/engine.ts';
+import { registerContainerCommands } from './commands/containers.ts';
+import { registerImageCommands } from './commands/images.ts';
+import { registerSystemCommands } from './commands/system.ts';
+import { registerVolumeCommands } from './commands/volumes.ts';
+import type { CliContext } from './context.ts';
+import { EXIT_ENGINE, exitCodeFor } from './exit-codes.ts';
+
+/** Thrown by a command to end with a given status after it printed what it had to say (e.g. run's exit code). */
+export class ExitStatus extends Error {
+  readonly status: number;
+  constructor(status: number) {
+    super(`exit ${status}`);
+    this.status = status;
+  }
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  let engine: Engine | undefined;
+  const program = new Command('hyperbox');
+  const ctx: CliContext = {
+    layout: () => layoutFor(program.opts().root ?? process.env.HYPERBOX_ROOT ?? undefined),
+    engine: async () => {
+      if (!engine) {
+        const { createLocalEngine } = await import('../wiring/engine.ts');
+        engine = await createLocalEngine(ctx.layout());
+      }
+      return engine;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+  };
+  program
+    .description('Light-weight containers and heavy-weight virtual machines on one Linux host')
+    .option('--root <dir>', 'state root (default /var/lib/hyperbox + /run/hyperbox; env HYPERBOX_ROOT)')
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+      outputError: () => {}, // printed below, once, in docker's shape
+    });
+  registerContainerCommands(program, ctx);
+  registerImageCommands(program, ctx);
+  registerVolumeCommands(program, ctx);
+  registerSystemCommands(program, ctx);
+  let context: 'run' | 'other' = 'other';
+  program.hook('preAction', (_this, action) => {
+    if (['run', 'create', 'start'].includes(action.name())) context = 'run';
+  });
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof ExitStatus) return err.status;
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+        return 0;
+      const cmd = commandPath(program, argv);
+      process.stderr.write(
+        `hyperbox: ${err.message.replace(/^error: /, '')}\nSee 'hyperbox ${cmd} --help'.\n`,
+      );
+      return EXIT_ENGINE;
+    }
+    const e = asHyperboxError(err);
+    process.stderr.write(`hyperbox: ${e.message}\n`);
+    if (process.env.HYPERBOX_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
+    return exitCodeFor(e.code, context);
+  } finally {
+    engine?.close();
+  }
+}
+
+/** "container ls" for `hyperbox container ls -x`: where to point the user for help. */
+function commandPath(program: Command, argv: string[]): string {
+  const names: string[] = [];
+  let cmd: Command | undefined = program;
+  for (const arg of argv) {
+    if (arg.startsWith('-')) continue;
+    const next: Command | undefined = cmd?.commands.find(
+      (c) => c.name() === arg || c.aliases().includes(arg),
+    );
+    if (!next) break;
+    names.push(next.name());
+    cmd = next;
+  }
+  return names.join(' ') || '';
+}

@@ -1,0 +1,219 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Command } from 'commander';
+import type { ContainerConfig, MountRequest } from '../core/container/config.ts';
+import {
+  parseCpus,
+  parseCpuset,
+  parseEnv,
+  parseEnvFile,
+  parseInteger,
+  parseLabels,
+  parseMemory,
+  parseMemorySwap,
+  parseMountFlag,
+  parseRestart,
+  parseTmpfsFlag,
+  parseUlimit,
+  parseVolumeFlag,
+} from '../core/container/parse.ts';
+import { InvalidArgumentError, NotImplementedError } from '../core/errors.ts';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The flags `create` and `run` share, with docker's names and meanings. */
+export function addCreateFlags(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'assign a name to the container')
+    .option('-e, --env <KEY=VALUE>', 'set environment variables', collect, [])
+    .option('--env-file <file>', 'read in a file of environment variables', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user[:group]>', 'username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-h, --hostname <name>', 'container host name')
+    .option('--entrypoint <cmd>', 'overwrite the default ENTRYPOINT of the image')
+    .option('-l, --label <key=value>', 'set meta data on a container', collect, [])
+    .option('-i, --interactive', 'keep STDIN open even if not attached', false)
+    .option('-t, --tty', 'allocate a pseudo-TTY', false)
+    .option('--read-only', "mount the container's root filesystem as read only", false)
+    .option('--rm', 'automatically remove the container when it exits', false)
+    .option(
+      '--restart <policy>',
+      'restart policy: no, on-failure[:max-retries], always, unless-stopped',
+      'no',
+    )
+    .option('--network <mode>', 'connect a container to a network: none, host (default: loopback only)')
+    .option('--net <mode>', 'alias of --network')
+    .option('-m, --memory <bytes>', 'memory limit')
+    .option('--memory-swap <bytes>', "swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    .option('--cpus <number>', 'number of CPUs')
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)')
+    .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--pids-limit <int>', 'tune container pids limit (set -1 for unlimited)')
+    .option('--ulimit <name=soft[:hard]>', 'ulimit options', collect, [])
+    .option('--cap-add <cap>', 'add Linux capabilities', collect, [])
+    .option('--cap-drop <cap>', 'drop Linux capabilities', collect, [])
+    .option('--privileged', 'give extended privileges to this container', false)
+    .option('--security-opt <opt>', 'security options (no-new-privileges, seccomp=unconfined)', collect, [])
+    .option('--init', 'run an init inside the container that forwards signals and reaps processes', false)
+    .option('--stop-signal <signal>', 'signal to stop the container')
+    .option('--stop-timeout <seconds>', 'timeout (in seconds) to stop a container')
+    .option('-v, --volume <spec>', 'bind mount a volume', collect, [])
+    .option('--mount <spec>', 'attach a filesystem mount to the container', collect, [])
+    .option('--tmpfs <spec>', 'mount a tmpfs directory', collect, [])
+    .option('--pull <policy>', 'pull image before running (missing, always, never)', 'missing');
+}
+
+export interface CreateFlags {
+  name?: string;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  entrypoint?: string;
+  label: string[];
+  interactive: boolean;
+  tty: boolean;
+  readOnly: boolean;
+  rm: boolean;
+  restart: string;
+  network?: string;
+  net?: string;
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  cpuShares?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+  ulimit: string[];
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  securityOpt: string[];
+  init: boolean;
+  stopSignal?: string;
+  stopTimeout?: string;
+  volume: string[];
+  mount: string[];
+  tmpfs: string[];
+  pull: string;
+}
+
+/** Turns parsed flags into the engine's request; every bad value is refused here with its name. */
+export function configFromFlags(
+  flags: CreateFlags,
+  image: string,
+  args: string[],
+): Omit<ContainerConfig, 'imageId'> {
+  const hostCpus = os.availableParallelism();
+  const envFromFiles = flags.envFile.flatMap((file) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError(
+        `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : String(err)}`,
+      );
+    }
+    return parseEnvFile(text, file, process.env);
+  });
+  const network = flags.network ?? flags.net ?? 'default';
+  let networkMode: ContainerConfig['networkMode'];
+  if (network === 'none') networkMode = 'none';
+  else if (network === 'host') networkMode = 'host';
+  else if (network === 'default' || network === 'bridge') networkMode = 'loopback';
+  else
+    throw new NotImplementedError(
+      `network "${network}" is not available yet: use none, host or the default (loopback only)`,
+    );
+  let noNewPrivileges = false;
+  let seccomp: 'default' | 'unconfined' = 'default';
+  for (const opt of flags.securityOpt) {
+    if (opt === 'no-new-privileges' || opt === 'no-new-privileges:true' || opt === 'no-new-privileges=true')
+      noNewPrivileges = true;
+    else if (opt === 'seccomp=unconfined' || opt === 'seccomp:unconfined') seccomp = 'unconfined';
+    else
+      throw new InvalidArgumentError(
+        `invalid --security-opt: "${opt}"; supported: no-new-privileges, seccomp=unconfined`,
+      );
+  }
+  if (!['missing', 'always', 'never'].includes(flags.pull)) {
+    throw new InvalidArgumentError(
+      `invalid pull option: '${flags.pull}': must be one of "always", "missing" or "never"`,
+    );
+  }
+  const mounts: MountRequest[] = [
+    ...flags.volume.map(parseVolumeFlag),
+    ...flags.mount.map(parseMountFlag),
+    ...flags.tmpfs.map(parseTmpfsFlag),
+  ];
+  const pidsLimit =
+    flags.pidsLimit === undefined ? undefined : parseInteger(flags.pidsLimit, '--pids-limit', { min: -1 });
+  const resources: ContainerConfig['resources'] = {
+    ...(flags.memory !== undefined ? { memory: parseMemory(flags.memory, '--memory') } : {}),
+    ...(flags.memorySwap !== undefined ? { memorySwap: parseMemorySwap(flags.memorySwap) } : {}),
+    ...(flags.cpus !== undefined ? { nanoCpus: parseCpus(flags.cpus, hostCpus) } : {}),
+    ...(flags.cpuShares !== undefined
+      ? { cpuShares: parseInteger(flags.cpuShares, '--cpu-shares', { min: 0 }) }
+      : {}),
+    ...(flags.cpusetCpus !== undefined ? { cpusetCpus: parseCpuset(flags.cpusetCpus, hostCpus) } : {}),
+    ...(pidsLimit !== undefined && pidsLimit > 0 ? { pidsLimit } : {}),
+  };
+  if (resources.memorySwap !== undefined && resources.memorySwap !== -1) {
+    if (resources.memory === undefined) {
+      throw new InvalidArgumentError(
+        'you should always set the memory limit when using the memory-swap limit',
+      );
+    }
+    if (resources.memorySwap < resources.memory) {
+      throw new InvalidArgumentError(
+        'minimum memoryswap limit should be larger than memory limit, see usage',
+      );
+    }
+  }
+  return {
+    image,
+    ...(flags.entrypoint !== undefined
+      ? { entrypoint: flags.entrypoint === '' ? [] : [flags.entrypoint] }
+      : {}),
+    ...(args.length > 0 ? { cmd: args } : {}),
+    env: [...envFromFiles, ...parseEnv(flags.env, process.env)],
+    ...(flags.workdir !== undefined ? { workingDir: requireAbsolute(flags.workdir, '--workdir') } : {}),
+    ...(flags.user !== undefined ? { user: flags.user } : {}),
+    ...(flags.hostname !== undefined ? { hostname: validHostname(flags.hostname) } : {}),
+    labels: parseLabels(flags.label),
+    tty: flags.tty,
+    openStdin: flags.interactive,
+    readOnly: flags.readOnly,
+    init: flags.init,
+    ...(flags.stopSignal !== undefined ? { stopSignal: flags.stopSignal } : {}),
+    ...(flags.stopTimeout !== undefined
+      ? { stopTimeout: parseInteger(flags.stopTimeout, '--stop-timeout', { min: -1 }) }
+      : {}),
+    autoRemove: flags.rm,
+    restart: parseRestart(flags.restart),
+    networkMode,
+    privileged: flags.privileged,
+    capAdd: flags.capAdd,
+    capDrop: flags.capDrop,
+    noNewPrivileges,
+    seccomp,
+    mounts,
+    resources,
+    ulimits: flags.ulimit.map(parseUlimit),
+  };
+}
+
+function requireAbsolute(dir: string, flag: string): string {
+  if (!dir.startsWith('/'))
+    throw new InvalidArgumentError(
+      `the working directory '${dir}' is invalid, it needs to be an absolute path (${flag})`,
+    );
+  return dir;
+}
+
+function validHostname(name: string): string {
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(name))
+    throw new InvalidArgumentError(`invalid hostname: "${name}"`);
+  return name;
+}

@@ -1,0 +1,168 @@
+import type { ContainerConfig, ContainerState } from './config.ts';
+
+/**
+ * docker-shaped views of a container, shared by the CLI (`ps`, `inspect`) and the docker-compatible API.
+ * Pure: everything they show comes in through the arguments.
+ */
+export interface ContainerView {
+  id: string;
+  name: string;
+  imageId: string;
+  createdAt: number;
+  config: ContainerConfig;
+  state: ContainerState;
+}
+
+/** The command column of `ps`: entrypoint + cmd as one quoted string. */
+export function commandLine(
+  config: ContainerConfig,
+  image: { Entrypoint?: string[] | null; Cmd?: string[] | null },
+): string[] {
+  const entrypoint = config.entrypoint ?? image.Entrypoint ?? [];
+  const cmd = config.cmd ?? (config.entrypoint !== undefined ? [] : (image.Cmd ?? []));
+  return [...entrypoint, ...cmd];
+}
+
+function iso(ms: number | undefined): string {
+  return ms ? new Date(ms).toISOString() : '0001-01-01T00:00:00Z';
+}
+
+export function inspectView(
+  c: ContainerView,
+  extra: {
+    image: {
+      Entrypoint?: string[] | null;
+      Cmd?: string[] | null;
+      Env?: string[] | null;
+      WorkingDir?: string;
+      User?: string;
+    };
+    paths: {
+      rootfs: string;
+      log: string;
+      hostname: string;
+      hosts: string;
+      resolvConf: string;
+      upper: string;
+      work: string;
+    };
+    lowerDirs: string[];
+    volumeDir: (name: string) => string;
+  },
+): Record<string, unknown> {
+  const cfg = c.config;
+  const args = commandLine(cfg, extra.image);
+  const s = c.state;
+  return {
+    Id: c.id,
+    Created: iso(c.createdAt),
+    Path: args[0] ?? '',
+    Args: args.slice(1),
+    State: {
+      Status: s.status,
+      Running: s.status === 'running' || s.status === 'paused',
+      Paused: s.status === 'paused',
+      Restarting: s.status === 'restarting',
+      OOMKilled: s.oomKilled,
+      Dead: s.status === 'dead',
+      Pid: s.pid,
+      ExitCode: s.exitCode,
+      Error: s.error,
+      StartedAt: iso(s.startedAt),
+      FinishedAt: iso(s.finishedAt),
+    },
+    Image: c.imageId,
+    ResolvConfPath: extra.paths.resolvConf,
+    HostnamePath: extra.paths.hostname,
+    HostsPath: extra.paths.hosts,
+    LogPath: extra.paths.log,
+    Name: `/${c.name}`,
+    RestartCount: s.restartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    HostConfig: {
+      NetworkMode: cfg.networkMode === 'loopback' ? 'default' : cfg.networkMode,
+      RestartPolicy: { Name: cfg.restart.name, MaximumRetryCount: cfg.restart.maximumRetryCount },
+      AutoRemove: cfg.autoRemove,
+      Privileged: cfg.privileged,
+      ReadonlyRootfs: cfg.readOnly,
+      Init: cfg.init,
+      CapAdd: cfg.capAdd,
+      CapDrop: cfg.capDrop,
+      SecurityOpt: cfg.noNewPrivileges ? ['no-new-privileges'] : null,
+      Memory: cfg.resources.memory ?? 0,
+      MemorySwap: cfg.resources.memorySwap ?? 0,
+      NanoCpus: cfg.resources.nanoCpus ?? 0,
+      CpuShares: cfg.resources.cpuShares ?? 0,
+      CpusetCpus: cfg.resources.cpusetCpus ?? '',
+      PidsLimit: cfg.resources.pidsLimit ?? null,
+      Ulimits: cfg.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+      Binds: cfg.mounts
+        .filter((m) => m.type === 'bind' || m.type === 'volume')
+        .map(
+          (m) => `${'source' in m ? m.source : ''}:${m.target}${'readOnly' in m && m.readOnly ? ':ro' : ''}`,
+        ),
+      Tmpfs: Object.fromEntries(
+        cfg.mounts.filter((m) => m.type === 'tmpfs').map((m) => [m.target, (m.options ?? []).join(',')]),
+      ),
+    },
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: {
+        LowerDir: extra.lowerDirs.join(':'),
+        UpperDir: extra.paths.upper,
+        WorkDir: extra.paths.work,
+        MergedDir: extra.paths.rootfs,
+      },
+    },
+    Mounts: cfg.mounts.map((m) =>
+      m.type === 'tmpfs'
+        ? {
+            Type: 'tmpfs',
+            Source: '',
+            Destination: m.target,
+            Mode: '',
+            RW: !(m.options ?? []).includes('ro'),
+            Propagation: '',
+          }
+        : m.type === 'bind'
+          ? {
+              Type: 'bind',
+              Source: m.source,
+              Destination: m.target,
+              Mode: '',
+              RW: !m.readOnly,
+              Propagation: m.propagation ?? 'rprivate',
+            }
+          : {
+              Type: 'volume',
+              Name: m.source,
+              Source: extra.volumeDir(m.source),
+              Destination: m.target,
+              Driver: 'local',
+              Mode: '',
+              RW: !m.readOnly,
+              Propagation: '',
+            },
+    ),
+    Config: {
+      Hostname: cfg.hostname ?? c.id.slice(0, 12),
+      User: cfg.user ?? extra.image.User ?? '',
+      AttachStdin: false,
+      Tty: cfg.tty,
+      OpenStdin: cfg.openStdin,
+      Env: [...(extra.image.Env ?? []), ...cfg.env],
+      Cmd: cfg.cmd ?? (cfg.entrypoint !== undefined ? null : (extra.image.Cmd ?? null)),
+      Image: cfg.image,
+      WorkingDir: cfg.workingDir ?? extra.image.WorkingDir ?? '',
+      Entrypoint: cfg.entrypoint ?? extra.image.Entrypoint ?? null,
+      Labels: cfg.labels,
+      StopSignal: cfg.stopSignal ?? 'SIGTERM',
+      StopTimeout: cfg.stopTimeout ?? 10,
+    },
+    NetworkSettings: { Networks: {}, Ports: {}, IPAddress: '' },
+  };
+}

@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Header, type Pack, pack } from 'tar-stream';
+import { isActive } from '../core/container/state.ts';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
+import { applyLayer } from '../drivers/layers/apply-layer.ts';
+import { resolveDirInRoot } from '../drivers/layers/scoped-path.ts';
+import { mountOverlay, unmount } from '../drivers/mounts/overlay.ts';
+import type { ContainerService } from './containers.ts';
+
+/**
+ * `cp` in both directions, as a tar stream between two roots: the container side is always resolved inside the
+ * container's root (its symbolic links cannot point the copy at the host), and unpacking goes through the same
+ * contained extractor as image layers. A running container is reached through /proc/<pid>/root, so its volumes
+ * are seen as it sees them; a stopped one has its root file system mounted for the copy. (Loaded only by `cp`:
+ * tar-stream stays out of every other command's start-up.)
+ */
+export async function copyFiles(
+  svc: ContainerService,
+  src: string,
+  dest: string,
+  opts: { archive: boolean; followLink: boolean },
+): Promise<void> {
+  const from = splitContainerPath(src);
+  const to = splitContainerPath(dest);
+  if (from && to) throw new InvalidArgumentError('copying between containers is not supported');
+  if (!from && !to) throw new InvalidArgumentError('must specify at least one container source');
+  const side = (from ?? to)!;
+  const rec = svc.get(side.container);
+  await withContainerRoot(svc, rec.id, async (root) => {
+    if (from) {
+      const source = await resolveInRoot(root, from.path, src);
+      await copyInto(source, dest, {
+        root: undefined,
+        preserveOwnership: opts.archive,
+        followLink: opts.followLink,
+      });
+    } else {
+      await copyInto(path.resolve(src), to!.path, {
+        root,
+        preserveOwnership: true,
+        followLink: opts.followLink,
+      });
+    }
+  });
+}
+
+function splitContainerPath(arg: string): { container: string; path: string } | undefined {
+  const colon = arg.indexOf(':');
+  if (colon <= 0 || arg.startsWith('/') || arg.startsWith('.')) return undefined;
+  return { container: arg.slice(0, colon), path: arg.slice(colon + 1) || '/' };
+}
+
+async function withContainerRoot<T>(
+  svc: ContainerService,
+  id: string,
+  fn: (root: string) => Promise<T>,
+): Promise<T> {
+  const rec = svc.get(id);
+  if (isActive(rec.state.status) && rec.state.pid) return fn(`/proc/${rec.state.pid}/root`);
+  const p = svc.paths(id);
+  const lowerDirs = await svc.images.lowerDirs(rec.imageId);
+  await mountOverlay({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
+  try {
+    return await fn(p.rootfs);
+  } finally {
+    await unmount(p.rootfs);
+  }
+}
+
+/** The host path of `file` inside `root`, following links only inside it. */
+async function resolveInRoot(root: string, file: string, arg: string): Promise<string> {
+  const parts = file.split('/').filter((x) => x !== '' && x !== '.');
+  const base = parts.pop();
+  const dir = await resolveDirInRoot(root, parts, { create: false, label: 'container', entry: file });
+  const full = base === undefined ? dir : dir && path.join(dir, base);
+  if (!full || !fs.existsSync(full))
+    throw new NotFoundError(`could not find the file ${file} in container ${arg.split(':')[0]}`);
+  return full;
+}
+
+/**
+ * Copies `source` (a host path, trusted) to `dest` (inside `root` when given): docker's rules, an existing
+ * directory receives the source under its own name, anything else becomes the copy.
+ */
+async function copyInto(
+  source: string,
+  dest: string,
+  opts: { root: string | undefined; preserveOwnership: boolean; followLink: boolean },
+): Promise<void> {
+  const srcStat = opts.followLink ? await fsp.stat(source) : await fsp.lstat(source);
+  const contentsOnly = source.endsWith('/.') || dest.endsWith('/');
+  const destParts = dest.split('/').filter((x) => x !== '' && x !== '.');
+  let destDir: string | undefined;
+  let name: string;
+  const root = opts.root ?? '/';
+  const existing = await resolveDirInRoot(root, destParts, {
+    create: false,
+    label: 'destination',
+    entry: dest,
+  }).catch(() => undefined);
+  if (existing) {
+    destDir = existing;
+    name = contentsOnly && srcStat.isDirectory() ? '' : path.basename(source);
+  } else {
+    name = destParts.pop() ?? '';
+    destDir = await resolveDirInRoot(root, destParts, { create: false, label: 'destination', entry: dest });
+    if (!destDir) throw new NotFoundError(`no such directory: ${path.posix.dirname(dest)}`);
+  }
+  const tar = packPath(source, name, { followTop: opts.followLink });
+  const scratch = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'hbx-cp-'));
+  try {
+    await applyLayer(tar, destDir, {
+      label: 'cp',
+      preserveOwnership: opts.preserveOwnership,
+      scratchDir: scratch,
+    });
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A tar stream of `source` with its top entry named `name` ('' = the directory's contents only). */
+function packPath(source: string, name: string, opts: { followTop: boolean }): Readable {
+  const p = pack();
+  const emit = async (abs: string, rel: string, follow: boolean): Promise<void> => {
+    const st = follow ? await fsp.stat(abs) : await fsp.lstat(abs);
+    const header: Partial<Header> & { name: string } = {
+      name: rel,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: st.mtime,
+    };
+    if (st.isDirectory()) {
+      if (rel !== '') await entry(p, { ...header, type: 'directory' });
+      for (const child of (await fsp.readdir(abs)).sort())
+        await emit(path.join(abs, child), rel ? `${rel}/${child}` : child, false);
+    } else if (st.isSymbolicLink()) {
+      await entry(p, { ...header, type: 'symlink', linkname: await fsp.readlink(abs) });
+    } else if (st.isFile()) {
+      await new Promise<void>((resolve, reject) => {
+        const sink = p.entry({ ...header, type: 'file', size: st.size }, (err) =>
+          err ? reject(err) : resolve(),
+        );
+        pipeline(fs.createReadStream(abs), sink).catch(reject);
+      });
+    }
+  };
+  void emit(source.replace(/\/\.$/, ''), name, opts.followTop).then(
+    () => p.finalize(),
+    (err: unknown) => p.destroy(err as Error),
+  );
+  return p as unknown as Readable;
+}
+
+function entry(p: Pack, header: Partial<Header> & { name: string }): Promise<void> {
+  return new Promise((resolve, reject) => p.entry(header, (err) => (err ? reject(err) : resolve())));
+}

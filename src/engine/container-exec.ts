@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ALL_CAPABILITIES } from '../core/container/capabilities.ts';
+import type { OciSpec } from '../core/container/oci-types.ts';
+import { resolveUser } from '../core/container/user.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import type { ExecSession } from '../drivers/runtime/oci-runtime.ts';
+import type { ContainerService } from './containers.ts';
+import { readFileInRoot } from './rootfs-read.ts';
+
+export interface ExecRequest {
+  args: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  tty: boolean;
+  stdin: boolean;
+  detach: boolean;
+  privileged: boolean;
+  consoleSize?: { rows: number; cols: number };
+}
+
+/**
+ * `exec`: a new process in a running container, inheriting what its main process got (environment, working
+ * directory, user, capabilities: read back from the bundle's config.json, the spec it was started with), with
+ * the request's overrides on top.
+ */
+export async function execInContainer(
+  svc: ContainerService,
+  ref: string,
+  req: ExecRequest,
+): Promise<ExecSession> {
+  const rec = svc.requireRunning(ref);
+  if (req.args.length === 0) throw new InvalidArgumentError('no command specified');
+  const p = svc.paths(rec.id);
+  const spec = JSON.parse(fs.readFileSync(path.join(p.bundle, 'config.json'), 'utf8')) as OciSpec;
+  const proc = spec.process!;
+  let user = {
+    uid: proc.user.uid,
+    gid: proc.user.gid,
+    additionalGids: proc.user.additionalGids ?? [],
+  };
+  if (req.user !== undefined) {
+    const [passwd, group] = await Promise.all([
+      readFileInRoot(p.rootfs, '/etc/passwd'),
+      readFileInRoot(p.rootfs, '/etc/group'),
+    ]);
+    const r = resolveUser(req.user, { passwd: passwd ?? '', group: group ?? '' });
+    user = { uid: r.uid, gid: r.gid, additionalGids: r.additionalGids };
+  }
+  const env = mergeEnv(proc.env ?? [], req.env);
+  return svc.runtime.exec(rec.id, {
+    args: req.args,
+    env,
+    cwd: req.workdir ?? proc.cwd,
+    user,
+    tty: req.tty,
+    stdin: req.stdin,
+    detach: req.detach,
+    ...(req.consoleSize ? { consoleSize: req.consoleSize } : {}),
+    capabilities: req.privileged ? [...ALL_CAPABILITIES] : (proc.capabilities?.bounding ?? []),
+    noNewPrivileges: proc.noNewPrivileges ?? false,
+  });
+}
+
+function mergeEnv(base: string[], overrides: string[]): string[] {
+  const map = new Map<string, string>();
+  for (const e of [...base, ...overrides]) {
+    const eq = e.indexOf('=');
+    map.set(eq < 0 ? e : e.slice(0, eq), e);
+  }
+  return [...map.values()];
+}

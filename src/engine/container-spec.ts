@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import type { MountRequest } from '../core/container/config.ts';
+import type { OciMount, OciSpec } from '../core/container/oci-types.ts';
+import { buildSpec, type ImageProcessConfig } from '../core/container/spec.ts';
+import { resolveUser } from '../core/container/user.ts';
+import { FailedPreconditionError } from '../core/errors.ts';
+import { readRlimitCaps } from '../drivers/runtime/host-limits.ts';
+import type { ContainerPaths } from './container-files.ts';
+import type { ContainerRecord } from './container-store.ts';
+import { readFileInRoot } from './rootfs-read.ts';
+
+/** Where Debian's `tini` package puts its static build: bind-mounted into the container for --init. */
+const TINI = '/usr/bin/tini-static';
+
+/**
+ * Gathers the host facts and files the pure spec builder needs (the user from the container's own /etc/passwd,
+ * volume directories, rlimit caps, cgroup abilities) and returns the OCI runtime spec for one start.
+ */
+export async function prepareSpec(opts: {
+  rec: ContainerRecord;
+  paths: ContainerPaths;
+  imageConfig: ImageProcessConfig;
+  hostname: string;
+  volumeDirs: Map<string, string>;
+}): Promise<OciSpec> {
+  const { rec, paths } = opts;
+  const [passwd, group] = await Promise.all([
+    readFileInRoot(paths.rootfs, '/etc/passwd'),
+    readFileInRoot(paths.rootfs, '/etc/group'),
+  ]);
+  const user = resolveUser(rec.config.user ?? opts.imageConfig.User, {
+    passwd: passwd ?? '',
+    group: group ?? '',
+  });
+  if (rec.config.init && !fs.existsSync(TINI)) {
+    throw new FailedPreconditionError(`--init needs ${TINI}: install it with apt-get install -y tini`);
+  }
+  return buildSpec({
+    id: rec.id,
+    config: { ...rec.config, hostname: opts.hostname },
+    image: opts.imageConfig,
+    user,
+    rootfs: paths.rootfs,
+    mounts: rec.config.mounts.map((m) => ociMount(m, opts.volumeDirs)),
+    etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
+    cgroupsPath: cgroupsPathFor(rec.id),
+    rlimitCaps: readRlimitCaps(),
+    arch: process.arch,
+    ...(rec.config.init ? { initPath: TINI } : {}),
+    swapLimitSupported: swapLimitSupported(),
+  });
+}
+
+function swapLimitSupported(): boolean {
+  return (
+    fs.existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') ||
+    fs.existsSync('/sys/fs/cgroup/memory.swap.max') ||
+    fs.existsSync('/sys/fs/cgroup/system.slice/memory.swap.max')
+  );
+}
+
+/** Absolute: below the root of each hierarchy, not below wherever the calling process happens to sit. */
+export function cgroupsPathFor(id: string): string {
+  return `/hyperbox/${id}`;
+}
+
+/** A user's mount in OCI form: volumes are bind mounts of their directory; tmpfs gets docker's safe defaults. */
+function ociMount(m: MountRequest, volumeDirs: Map<string, string>): OciMount {
+  if (m.type === 'tmpfs') {
+    const options = m.options ?? [];
+    return {
+      destination: m.target,
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: [
+        'nosuid',
+        'nodev',
+        ...(options.includes('exec') ? [] : ['noexec']),
+        ...options.filter((o) => o !== 'exec'),
+        ...(m.size !== undefined ? [`size=${m.size}`] : []),
+        ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : []),
+      ],
+    };
+  }
+  const source = m.type === 'volume' ? volumeDirs.get(m.source)! : m.source;
+  const propagation = m.type === 'bind' ? (m.propagation ?? 'rprivate') : 'rprivate';
+  return {
+    destination: m.target,
+    type: 'bind',
+    source,
+    options: ['rbind', m.readOnly ? 'ro' : 'rw', propagation],
+  };
+}

@@ -1,0 +1,703 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ContainerConfig, ContainerState, MountRequest } from '../core/container/config.ts';
+import { canTransition, initialState, isActive, transition } from '../core/container/state.ts';
+import { stateClause } from '../core/container/status-text.ts';
+import { inspectView } from '../core/container/views.ts';
+import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
+import { generateName, newId, shortId, validateName } from '../core/ids.ts';
+import type { Layout } from '../core/paths.ts';
+import { followLog, type LogRecord, readLog } from '../drivers/logs/k8s-file.ts';
+import { mountOverlay, mountPoints, unmount } from '../drivers/mounts/overlay.ts';
+import { runCommand } from '../drivers/proc/run.ts';
+import type { AttachSession, ExecSession, ExitRecord, OciRuntime } from '../drivers/runtime/oci-runtime.ts';
+import type { Database } from '../drivers/store/database.ts';
+import { type ExecRequest, execInContainer } from './container-exec.ts';
+import { type ContainerPaths, containerPaths, writeEtcFiles } from './container-files.ts';
+import { prepareSpec } from './container-spec.ts';
+import { type ContainerStatsSample, sampleStats } from './container-stats.ts';
+import { type ContainerRecord, ContainerStore } from './container-store.ts';
+import type { EventLog } from './events.ts';
+import type { ImageService } from './images.ts';
+import { ANONYMOUS_LABEL, type VolumeService } from './volumes.ts';
+
+export interface CreateRequest {
+  name?: string;
+  /** The user's request; `imageId` is filled in by create from `image`. */
+  config: Omit<ContainerConfig, 'imageId'>;
+}
+
+export interface StartOptions {
+  /** Connect to the container's output (and stdin when `stdin`) before its process starts: nothing is missed. */
+  attach?: { stdin: boolean };
+  /**
+   * No hyperbox process will wait for this container: the monitor runs `hyperbox container cleanup` when it exits
+   * so that exit codes, --rm and restart policies are handled with nobody watching.
+   */
+  detached: boolean;
+  /** Started again by its restart policy: counts in RestartCount. */
+  restart?: boolean;
+}
+
+export interface ContainerServiceDeps {
+  layout: Layout;
+  db: Database;
+  events: EventLog;
+  images: ImageService;
+  volumes: VolumeService;
+  runtime: OciRuntime;
+  /** argv prefix that runs this CLI (node + main.ts), for the monitor's exit command. */
+  selfCommand: string[];
+}
+
+/**
+ * The container life cycle: create, start, stop, kill, remove, wait, and the clean-up that follows every exit.
+ * The record in the store is the engine's memory; the runtime (monitor + runc) is the truth about processes, and
+ * `reconcile` brings the first in line with the second at the start of every command.
+ */
+export class ContainerService {
+  readonly store: ContainerStore;
+  readonly #d: ContainerServiceDeps;
+
+  constructor(deps: ContainerServiceDeps) {
+    this.#d = deps;
+    this.store = new ContainerStore(deps.db);
+  }
+
+  get layout(): Layout {
+    return this.#d.layout;
+  }
+
+  get images(): ImageService {
+    return this.#d.images;
+  }
+
+  get runtime(): OciRuntime {
+    return this.#d.runtime;
+  }
+
+  paths(id: string): ContainerPaths {
+    return containerPaths(this.#d.layout, id);
+  }
+
+  get(ref: string): ContainerRecord {
+    return this.store.get(ref);
+  }
+
+  async create(req: CreateRequest): Promise<{ id: string; warnings: string[] }> {
+    const image = await this.#d.images.resolve(req.config.image);
+    const name = req.name
+      ? validateName(req.name, 'container')
+      : generateName((n) => this.store.nameTaken(n));
+    const id = newId();
+    const mounts = this.#withAnonymousVolumes(req.config.mounts, Object.keys(image.config.Volumes ?? {}));
+    const config: ContainerConfig = { ...req.config, imageId: image.id, mounts };
+    const rec: ContainerRecord = {
+      id,
+      name,
+      imageId: image.id,
+      createdAt: Date.now(),
+      config,
+      state: initialState(),
+    };
+    this.store.insert(rec);
+    fs.mkdirSync(this.paths(id).dir, { recursive: true, mode: 0o700 });
+    this.#d.events.record('container', 'create', id, { name, image: config.image });
+    return { id, warnings: [] };
+  }
+
+  /** Unnamed volumes (`-v /data`, the image's VOLUMEs) get a generated name and the anonymous label. */
+  #withAnonymousVolumes(mounts: MountRequest[], imageVolumes: string[]): MountRequest[] {
+    const out: MountRequest[] = [];
+    const targets = new Set<string>();
+    for (const m of mounts) {
+      const target = path.posix.normalize(m.target);
+      if (targets.has(target)) throw new InvalidArgumentError(`duplicate mount point: ${target}`);
+      targets.add(target);
+      out.push(m.type === 'volume' && m.source === '' ? { ...m, source: newId() } : m);
+    }
+    for (const v of imageVolumes) {
+      const target = path.posix.normalize(v);
+      if (!targets.has(target)) out.push({ type: 'volume', source: newId(), target, readOnly: false });
+    }
+    return out;
+  }
+
+  async start(
+    ref: string,
+    opts: StartOptions,
+  ): Promise<{ record: ContainerRecord; session?: AttachSession }> {
+    const rec = this.store.get(ref);
+    const now = Date.now();
+    if (rec.state.status === 'running' && !opts.attach) return { record: rec };
+    if (rec.state.status === 'paused')
+      throw new ConflictError(`cannot start a paused container ${rec.name}, try unpause instead`);
+    if (isActive(rec.state.status))
+      throw new ConflictError(`container ${rec.name} is already ${stateClause(rec.state, now)}`);
+    if (!canTransition(rec.state.status, 'running')) {
+      throw new ConflictError(`container ${rec.name} cannot be started: it is ${rec.state.status}`);
+    }
+    this.#setBusy(rec.id, process.pid);
+    const p = this.paths(rec.id);
+    try {
+      await this.#teardown(rec);
+      await this.#prepareRootfs(rec, p);
+      const exitCommand = opts.detached
+        ? [...this.#d.selfCommand, ...this.#rootArgs(), 'container', 'cleanup', rec.id]
+        : undefined;
+      const { pid, monitorPid } = await this.#d.runtime.create({
+        id: rec.id,
+        name: rec.name,
+        bundle: p.bundle,
+        logPath: p.log,
+        exitDir: this.#d.layout.exits,
+        terminal: rec.config.tty,
+        stdin: rec.config.openStdin,
+        ...(exitCommand ? { exitCommand } : {}),
+      });
+      const session = opts.attach
+        ? await this.#d.runtime.attach(p.bundle, { stdin: opts.attach.stdin })
+        : undefined;
+      try {
+        await this.#d.runtime.start(rec.id);
+      } catch (err) {
+        session?.close();
+        throw err;
+      }
+      const record = this.store.updateState(rec.id, (r) =>
+        transition(r.name, r.state, 'running', {
+          pid,
+          monitorPid,
+          startedAt: Date.now(),
+          exitCode: 0,
+          oomKilled: false,
+          error: '',
+          busyPid: undefined,
+          restartCount: r.state.restartCount + (opts.restart ? 1 : 0),
+        }),
+      )!;
+      this.#d.events.record('container', 'start', rec.id, { name: rec.name, image: rec.config.image });
+      return { record, ...(session ? { session } : {}) };
+    } catch (err) {
+      await this.#teardown(rec).catch(() => {});
+      const e = err instanceof HyperboxError ? err : undefined;
+      const exitCode = e?.code === 'CommandNotFound' ? 127 : e?.code === 'CannotExecute' ? 126 : 128;
+      this.store.updateState(rec.id, (r) => ({
+        ...r.state,
+        exitCode,
+        error: err instanceof Error ? err.message : String(err),
+        busyPid: undefined,
+      }));
+      throw err;
+    }
+  }
+
+  #rootArgs(): string[] {
+    return this.#d.layout.rootOption ? ['--root', this.#d.layout.rootOption] : [];
+  }
+
+  /** Mounts the root file system, writes /etc files and the OCI bundle's config.json. */
+  async #prepareRootfs(rec: ContainerRecord, p: ContainerPaths): Promise<void> {
+    const lowerDirs = await this.#d.images.lowerDirs(rec.imageId);
+    await mountOverlay({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
+    const hostname =
+      rec.config.hostname ?? (rec.config.networkMode === 'host' ? osHostname() : shortId(rec.id));
+    writeEtcFiles(p, { hostname, networkMode: rec.config.networkMode });
+    const volumeDirs = new Map<string, string>();
+    for (const m of rec.config.mounts) {
+      if (m.type === 'volume') {
+        const labels: Record<string, string> = /^[0-9a-f]{64}$/.test(m.source)
+          ? { [ANONYMOUS_LABEL]: '' }
+          : {};
+        volumeDirs.set(m.source, this.#d.volumes.ensure(m.source, labels));
+      } else if (m.type === 'bind' && !fs.existsSync(m.source)) {
+        if (!m.createHostPath) {
+          throw new InvalidArgumentError(
+            `invalid mount config for type "bind": bind source path does not exist: ${m.source}`,
+          );
+        }
+        fs.mkdirSync(m.source, { recursive: true });
+      }
+    }
+    const image = await this.#d.images.resolve(rec.imageId);
+    const spec = await prepareSpec({ rec, paths: p, imageConfig: image.config, hostname, volumeDirs });
+    fs.writeFileSync(path.join(p.bundle, 'config.json'), JSON.stringify(spec));
+  }
+
+  /**
+   * Removes every trace of a previous run: runtime state, monitor files, the exit file, the rootfs mount.
+   * Idempotent and cheap when there is nothing to do.
+   */
+  async #teardown(rec: ContainerRecord): Promise<void> {
+    const p = this.paths(rec.id);
+    if (fs.existsSync(path.join(this.#d.layout.runcRoot, rec.id))) {
+      await this.#d.runtime.delete(rec.id, { force: true });
+    }
+    await waitMonitorGone(p.bundle);
+    await unmount(p.rootfs);
+    fs.rmSync(p.exitFile, { force: true });
+  }
+
+  #setBusy(id: string, pid: number | undefined): void {
+    this.store.updateState(id, (r) => ({ ...r.state, busyPid: pid }));
+  }
+
+  /**
+   * Records an exit once: the first process to see it (the waiting CLI, the monitor's exit command, or a later
+   * reconcile) moves the container to exited and cleans up; the others see it done. Then --rm and restart policies.
+   */
+  async finalize(id: string, exit: ExitRecord & { error?: string }): Promise<void> {
+    let claimed = false;
+    const rec = this.store.updateState(id, (r) => {
+      if (!isActive(r.state.status)) return undefined;
+      claimed = true;
+      return transition(r.name, r.state, 'exited', {
+        exitCode: exit.exitCode,
+        oomKilled: exit.oomKilled,
+        finishedAt: exit.finishedAt,
+        error: exit.error ?? '',
+        pid: 0,
+        monitorPid: 0,
+        busyPid: process.pid,
+      });
+    });
+    if (!rec || !claimed) return;
+    try {
+      await this.#teardown(rec);
+    } finally {
+      this.#setBusy(id, undefined);
+    }
+    if (exit.oomKilled)
+      this.#d.events.record('container', 'oom', id, { name: rec.name, image: rec.config.image });
+    this.#d.events.record('container', 'die', id, {
+      name: rec.name,
+      image: rec.config.image,
+      exitCode: String(exit.exitCode),
+    });
+    if (rec.config.autoRemove) {
+      await this.remove(id, { force: true, volumes: true }).catch(() => {});
+      return;
+    }
+    if (shouldRestart(rec.config, rec.state)) {
+      await sleep(restartDelayMs(rec.state.restartCount));
+      const current = this.store.find(id);
+      // A user may have stopped or removed it meanwhile.
+      if (current?.state.status !== 'exited' || current.state.stoppedByUser) return;
+      await this.start(id, { detached: true, restart: true }).catch(() => {});
+      this.#d.events.record('container', 'restart', id, { name: rec.name, image: rec.config.image });
+    }
+  }
+
+  /** The monitor's exit command: record the exit of a container nobody was waiting for. */
+  async onExit(id: string): Promise<void> {
+    const rec = this.store.find(id);
+    if (!rec) return;
+    const exit = await this.#readExit(rec);
+    if (exit) await this.finalize(id, exit);
+  }
+
+  #readExit(rec: ContainerRecord): Promise<ExitRecord | undefined> {
+    return this.#d.runtime.readExit({
+      id: rec.id,
+      exitDir: this.#d.layout.exits,
+      bundle: this.paths(rec.id).bundle,
+    });
+  }
+
+  /**
+   * Waits for the container's process to exit and returns its exit code. condition (docker's): "not-running"
+   * returns at once for a stopped container, "next-exit" too (we do not restart in-process), "removed" also waits
+   * for the record to disappear.
+   */
+  async wait(
+    ref: string,
+    condition: 'not-running' | 'next-exit' | 'removed' = 'not-running',
+  ): Promise<number> {
+    const rec = this.store.get(ref);
+    let exitCode = rec.state.exitCode;
+    if (isActive(rec.state.status)) {
+      const exit = await this.#waitExitFile(rec);
+      await this.finalize(rec.id, exit);
+      exitCode = exit.exitCode;
+    }
+    if (condition === 'removed') {
+      while (this.store.find(rec.id)) await sleep(50);
+    }
+    return exitCode;
+  }
+
+  /** Resolves when the monitor has written the exit file (inotify on the exits directory, plus a slow poll). */
+  async #waitExitFile(rec: ContainerRecord, timeoutMs?: number): Promise<ExitRecord> {
+    fs.mkdirSync(this.#d.layout.exits, { recursive: true });
+    const check = () => this.#readExit(rec);
+    const first = await check();
+    if (first) return first;
+    return new Promise((resolve, reject) => {
+      let done = false;
+      let checking = false;
+      const finish = (fn: () => void) => {
+        if (done) return;
+        done = true;
+        watcher.close();
+        clearInterval(poll);
+        if (timer) clearTimeout(timer);
+        fn();
+      };
+      const recheck = () => {
+        if (checking || done) return;
+        checking = true;
+        check()
+          .then((exit) => {
+            checking = false;
+            if (exit) finish(() => resolve(exit));
+            else if (!this.#monitorAlive(rec)) {
+              finish(() => resolve({ exitCode: 255, finishedAt: Date.now(), oomKilled: false }));
+            }
+          })
+          .catch((err) => finish(() => reject(err)));
+      };
+      const watcher = fs.watch(this.#d.layout.exits, (_event, file) => {
+        if (file === rec.id) recheck();
+      });
+      const poll = setInterval(recheck, 1000);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => finish(() => reject(new TimeoutError())), timeoutMs);
+      recheck();
+    });
+  }
+
+  #monitorAlive(rec: ContainerRecord): boolean {
+    const current = this.store.find(rec.id);
+    const pid = current?.state.monitorPid ?? rec.state.monitorPid;
+    if (!pid) return true; // not known yet (start in progress): assume alive, the exit file will tell
+    return processAlive(pid, 'conmon');
+  }
+
+  async stop(ref: string, opts: { timeoutSeconds?: number; signal?: string } = {}): Promise<boolean> {
+    const rec = this.store.get(ref);
+    if (!isActive(rec.state.status)) return false;
+    this.store.updateState(rec.id, (r) => ({ ...r.state, stoppedByUser: true }));
+    const signal = opts.signal ?? rec.config.stopSignal ?? 'SIGTERM';
+    const timeout = opts.timeoutSeconds ?? rec.config.stopTimeout ?? 10;
+    if (rec.state.status === 'paused') await this.#d.runtime.resume(rec.id).catch(() => {});
+    let exit: ExitRecord | undefined;
+    if (timeout !== 0) {
+      await this.#d.runtime.kill(rec.id, signal).catch(() => {});
+      exit = await this.#waitExitFile(rec, timeout < 0 ? undefined : timeout * 1000).catch((err) => {
+        if (err instanceof TimeoutError) return undefined;
+        throw err;
+      });
+    }
+    if (!exit) {
+      await this.#d.runtime.kill(rec.id, 'SIGKILL', { all: true }).catch(() => {});
+      exit = await this.#waitExitFile(rec, 10_000);
+    }
+    await this.finalize(rec.id, exit);
+    this.#d.events.record('container', 'stop', rec.id, { name: rec.name, image: rec.config.image });
+    return true;
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const rec = this.store.get(ref);
+    if (!isActive(rec.state.status)) {
+      throw new ConflictError(
+        `cannot kill container: ${rec.name}: container is not running (${stateClause(rec.state, Date.now())})`,
+      );
+    }
+    this.store.updateState(rec.id, (r) => ({ ...r.state, stoppedByUser: true }));
+    await this.#d.runtime.kill(rec.id, signal);
+    this.#d.events.record('container', 'kill', rec.id, { name: rec.name, image: rec.config.image, signal });
+  }
+
+  async restart(ref: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    await this.stop(rec.id, opts);
+    this.store.updateState(rec.id, (r) => ({ ...r.state, stoppedByUser: false }));
+    await this.start(rec.id, { detached: true });
+    this.#d.events.record('container', 'restart', rec.id, { name: rec.name, image: rec.config.image });
+  }
+
+  async pause(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status !== 'running') {
+      throw new ConflictError(`container ${rec.name} is not running (${stateClause(rec.state, Date.now())})`);
+    }
+    await this.#d.runtime.pause(rec.id);
+    this.store.updateState(rec.id, (r) => transition(r.name, r.state, 'paused'));
+    this.#d.events.record('container', 'pause', rec.id, { name: rec.name, image: rec.config.image });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    if (rec.state.status !== 'paused')
+      throw new ConflictError(`container ${rec.name} is not paused (${rec.state.status})`);
+    await this.#d.runtime.resume(rec.id);
+    this.store.updateState(rec.id, (r) => transition(r.name, r.state, 'running'));
+    this.#d.events.record('container', 'unpause', rec.id, { name: rec.name, image: rec.config.image });
+  }
+
+  rename(ref: string, newName: string): void {
+    const rec = this.store.get(ref);
+    const name = validateName(newName, 'container');
+    if (this.store.nameTaken(name)) {
+      throw new ConflictError(`the container name "/${name}" is already in use`);
+    }
+    this.store.rename(rec.id, name);
+    this.#d.events.record('container', 'rename', rec.id, { name, oldName: `/${rec.name}` });
+  }
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const rec = this.store.find(ref);
+    if (!rec) {
+      throw new NotFoundError(`No such container: ${ref}`);
+    }
+    if (isActive(rec.state.status) && !opts.force) {
+      throw new ConflictError(
+        `cannot remove container "/${rec.name}": container is ${stateClause(rec.state, Date.now())}: stop the container before removing or force remove`,
+      );
+    }
+    const claimed = this.store.updateState(rec.id, (r) =>
+      r.state.status === 'removing' && r.state.busyPid && processAlive(r.state.busyPid)
+        ? undefined
+        : { ...r.state, status: 'removing', busyPid: process.pid },
+    );
+    if (!claimed || claimed.state.busyPid !== process.pid) return; // another process is removing it
+    await this.#teardown(rec);
+    fs.rmSync(this.paths(rec.id).dir, { recursive: true, force: true });
+    this.store.delete(rec.id);
+    if (opts.volumes) {
+      for (const m of rec.config.mounts) {
+        if (m.type !== 'volume') continue;
+        const v = this.#d.volumes.list({ name: [m.source] }).find((x) => x.Name === m.source);
+        if (v && v.Labels[ANONYMOUS_LABEL] !== undefined) this.#d.volumes.remove(m.source, { force: true });
+      }
+    }
+    this.#d.events.record('container', 'destroy', rec.id, { name: rec.name, image: rec.config.image });
+  }
+
+  /** Removes every container that is not running; returns their ids. */
+  async prune(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const rec of this.store.all()) {
+      if (rec.state.status === 'exited' || rec.state.status === 'created' || rec.state.status === 'dead') {
+        await this.remove(rec.id, { volumes: false });
+        removed.push(rec.id);
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Brings records in line with reality after anything may have died: exits nobody recorded, monitors that died,
+   * removals cut short, root file systems left mounted. Cheap when all is well: one query and one mountinfo read.
+   */
+  async reconcile(): Promise<void> {
+    for (const rec of this.store.unsettled()) {
+      if (rec.state.busyPid && rec.state.busyPid !== process.pid && processAlive(rec.state.busyPid)) continue;
+      if (rec.state.status === 'removing') {
+        await this.remove(rec.id, { force: true }).catch(() => {});
+        continue;
+      }
+      const exit = await this.#readExit(rec);
+      if (exit) {
+        await this.finalize(rec.id, exit);
+      } else if (rec.state.monitorPid && !processAlive(rec.state.monitorPid, 'conmon')) {
+        // The monitor died: nobody can report this container's exit any more. Stop it and say so.
+        await this.#d.runtime.kill(rec.id, 'SIGKILL', { all: true }).catch(() => {});
+        await this.finalize(rec.id, {
+          exitCode: 255,
+          finishedAt: Date.now(),
+          oomKilled: false,
+          error: 'the container monitor died',
+        });
+      }
+    }
+    const prefix = `${this.#d.layout.containers}/`;
+    for (const mount of mountPoints()) {
+      if (!mount.startsWith(prefix) || !mount.endsWith('/rootfs')) continue;
+      const id = mount.slice(prefix.length, -'/rootfs'.length);
+      const rec = this.store.find(id);
+      if (rec && (isActive(rec.state.status) || (rec.state.busyPid && processAlive(rec.state.busyPid))))
+        continue;
+      if (rec) {
+        await this.#teardown(rec).catch(() => {});
+        this.store.updateState(rec.id, (r) => ({ ...r.state, busyPid: undefined }));
+      } else {
+        await unmount(mount).catch(() => {});
+        fs.rmSync(path.dirname(mount), { recursive: true, force: true });
+      }
+    }
+  }
+
+  async resize(ref: string, size: { rows: number; cols: number }): Promise<void> {
+    const rec = this.store.get(ref);
+    if (!rec.config.tty) return;
+    await this.#d.runtime.resize(this.paths(rec.id).bundle, size);
+  }
+
+  async attach(
+    ref: string,
+    opts: { stdin: boolean },
+  ): Promise<{ record: ContainerRecord; session: AttachSession }> {
+    const rec = this.requireRunning(ref);
+    const session = await this.#d.runtime.attach(this.paths(rec.id).bundle, {
+      stdin: opts.stdin && rec.config.openStdin,
+    });
+    return { record: rec, session };
+  }
+
+  /** The container's output as the monitor logged it; with `follow`, goes on until the container stops. */
+  async *logs(
+    ref: string,
+    opts: { follow: boolean; tail?: number; sinceMs?: number; untilMs?: number },
+  ): AsyncGenerator<LogRecord> {
+    const rec = this.store.get(ref);
+    const p = this.paths(rec.id);
+    const { records, offset } = readLog(p.log, opts);
+    yield* records;
+    if (!opts.follow || !isActive(rec.state.status)) return;
+    const stopped = async () =>
+      (await this.#readExit(rec)) !== undefined ||
+      !isActive(this.store.find(rec.id)?.state.status ?? 'exited');
+    for await (const r of followLog(p.log, offset, stopped)) {
+      if (opts.untilMs !== undefined && r.timeMs > opts.untilMs) return;
+      yield r;
+    }
+  }
+
+  async inspect(ref: string): Promise<Record<string, unknown>> {
+    const rec = this.store.get(ref);
+    const image = await this.#d.images.resolve(rec.imageId).catch(() => undefined);
+    const lowerDirs = image ? await this.#d.images.lowerDirs(rec.imageId).catch(() => []) : [];
+    const p = this.paths(rec.id);
+    return inspectView(rec, {
+      image: image?.config ?? {},
+      paths: p,
+      lowerDirs,
+      volumeDir: (name) => path.join(this.#d.layout.volumes, name, '_data'),
+    });
+  }
+
+  /** `top`: the host's `ps` output, keeping only the container's processes (docker's approach). */
+  async top(ref: string, psArgs: string[]): Promise<{ titles: string[]; processes: string[][] }> {
+    const rec = this.requireRunning(ref);
+    const pids = new Set(await this.#d.runtime.pids(rec.id));
+    const args = psArgs.length > 0 ? psArgs : ['-ef'];
+    const { stdout } = await runCommand('ps', args);
+    const [header = '', ...lines] = stdout.trimEnd().split('\n');
+    const titles = header.trim().split(/\s+/);
+    const pidCol = titles.indexOf('PID');
+    if (pidCol < 0)
+      throw new InvalidArgumentError(`couldn't find PID field in ps output for "ps ${args.join(' ')}"`);
+    const processes = lines
+      .map((line) => {
+        const fields = line.trim().split(/\s+/);
+        // The last column (the command) may contain spaces: keep it whole.
+        return [...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')];
+      })
+      .filter((fields) => pids.has(Number(fields[pidCol])));
+    return { titles, processes };
+  }
+
+  /** Resource usage now (`stats --no-stream`): one sample per running container, zeros for stopped ones. */
+  stats(ids: string[]): Promise<ContainerStatsSample[]> {
+    return sampleStats(
+      ids.map((id) => this.store.get(id)),
+      os.totalmem(),
+    );
+  }
+
+  exec(ref: string, req: ExecRequest): Promise<ExecSession> {
+    return execInContainer(this, ref, req);
+  }
+
+  async copy(src: string, dest: string, opts: { archive: boolean; followLink: boolean }): Promise<void> {
+    const { copyFiles } = await import('./container-copy.ts');
+    await copyFiles(this, src, dest, opts);
+  }
+
+  requireRunning(ref: string): ContainerRecord {
+    const rec = this.store.get(ref);
+    if (rec.state.status === 'paused')
+      throw new ConflictError(`container ${rec.name} is paused, unpause the container before exec`);
+    if (rec.state.status !== 'running') {
+      throw new ConflictError(`container ${rec.name} is not running (${stateClause(rec.state, Date.now())})`);
+    }
+    return rec;
+  }
+}
+
+class TimeoutError extends Error {}
+
+function shouldRestart(config: ContainerConfig, state: ContainerState): boolean {
+  if (state.stoppedByUser) return false;
+  switch (config.restart.name) {
+    case 'always':
+    case 'unless-stopped':
+      return true;
+    case 'on-failure':
+      return (
+        state.exitCode !== 0 &&
+        (config.restart.maximumRetryCount === 0 || state.restartCount < config.restart.maximumRetryCount)
+      );
+    default:
+      return false;
+  }
+}
+
+/** docker's back-off: 100 ms doubling per restart, at most a minute. */
+function restartDelayMs(restartCount: number): number {
+  return Math.min(100 * 2 ** restartCount, 60_000);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `pid` is alive (and, when `comm` is given, still that program: pids are reused). */
+export function processAlive(pid: number, comm?: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (!comm) return true;
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The monitor lingers for a moment after its container died (it drains output and records the exit): wait for it,
+ * so that when `rm` or `stop` returns no process of the container is left.
+ */
+async function waitMonitorGone(bundle: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(bundle, 'conmon.pid'), 'utf8').trim());
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && pid > 0 && processAlive(pid, 'conmon') && !isZombie(pid); i++) await sleep(20);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+function osHostname(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+  } catch {
+    return 'localhost';
+  }
+}

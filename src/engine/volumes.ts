@@ -1,0 +1,186 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
+import { newId, validateName } from '../core/ids.ts';
+import type { Layout } from '../core/paths.ts';
+import type { Database } from '../drivers/store/database.ts';
+import type { EventLog } from './events.ts';
+
+/** Marks volumes made for a `-v /path` without a name: `rm -v` and `volume prune` remove them. */
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+
+export interface Volume {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Scope: 'local';
+  Options: Record<string, string>;
+}
+
+interface VolumeRow {
+  name: string;
+  created_at: number;
+  driver: string;
+  labels: string;
+  options: string;
+}
+
+/** Named volumes: directories under <root>/volumes/<name>/_data, as docker's local driver keeps them. */
+export class VolumeService {
+  readonly #layout: Layout;
+  readonly #db: Database;
+  readonly #events: EventLog;
+
+  constructor(opts: { layout: Layout; db: Database; events: EventLog }) {
+    this.#layout = opts.layout;
+    this.#db = opts.db;
+    this.#events = opts.events;
+  }
+
+  create(opts: {
+    name?: string;
+    driver?: string;
+    labels?: Record<string, string>;
+    options?: Record<string, string>;
+  }): Volume {
+    const driver = opts.driver ?? 'local';
+    if (driver !== 'local')
+      throw new InvalidArgumentError(`volume driver "${driver}" is not supported: use local`);
+    if (opts.options && Object.keys(opts.options).length > 0) {
+      throw new InvalidArgumentError(
+        `volume options are not supported by the local driver: ${Object.keys(opts.options).join(', ')}`,
+      );
+    }
+    const name = opts.name ? validateName(opts.name, 'volume') : newId();
+    const existing = this.#row(name);
+    if (existing) {
+      // docker: creating an existing volume with the same settings returns it.
+      if (opts.labels && JSON.stringify(opts.labels) !== existing.labels) {
+        throw new AlreadyExistsError(`volume ${name} already exists with different labels`);
+      }
+      return this.#view(existing);
+    }
+    fs.mkdirSync(this.#dataDir(name), { recursive: true, mode: 0o755 });
+    this.#db.sql
+      .prepare(
+        'INSERT OR IGNORE INTO volumes (name, created_at, driver, labels, options) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(name, Date.now(), driver, JSON.stringify(opts.labels ?? {}), '{}');
+    this.#events.record('volume', 'create', name, { driver });
+    return this.#view(this.#row(name)!);
+  }
+
+  /** The volume's data directory, creating the volume when it does not exist (docker's -v name:/path). */
+  ensure(name: string, labels: Record<string, string> = {}): string {
+    if (!this.#row(name)) this.create({ name, labels });
+    return this.#dataDir(name);
+  }
+
+  inspect(name: string): Volume {
+    const row = this.#row(name);
+    if (!row) throw new NotFoundError(`no such volume: ${name}`);
+    return this.#view(row);
+  }
+
+  list(filters: { dangling?: boolean; name?: string[]; label?: string[] } = {}): Volume[] {
+    const rows = this.#db.sql.prepare('SELECT * FROM volumes ORDER BY name').all() as unknown as VolumeRow[];
+    return rows
+      .filter(
+        (r) => filters.dangling === undefined || (this.usedBy(r.name).length === 0) === filters.dangling,
+      )
+      .filter((r) => !filters.name?.length || filters.name.some((n) => r.name.includes(n)))
+      .filter(
+        (r) => !filters.label?.length || filters.label.every((l) => labelMatches(JSON.parse(r.labels), l)),
+      )
+      .map((r) => this.#view(r));
+  }
+
+  /** Ids of containers whose mounts name this volume. */
+  usedBy(name: string): string[] {
+    const rows = this.#db.sql
+      .prepare(
+        `SELECT DISTINCT c.id AS id FROM containers c, json_each(c.config, '$.mounts') m
+         WHERE json_extract(m.value, '$.type') = 'volume' AND json_extract(m.value, '$.source') = ?`,
+      )
+      .all(name) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
+  remove(name: string, opts: { force?: boolean } = {}): void {
+    const row = this.#row(name);
+    if (!row) {
+      if (opts.force) return;
+      throw new NotFoundError(`no such volume: ${name}`);
+    }
+    const users = this.usedBy(name);
+    if (users.length > 0) {
+      throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+    }
+    // Forget it first: a crash after this leaves only a directory that `volume create` would reuse.
+    this.#db.sql.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+    fs.rmSync(path.join(this.#layout.volumes, name), { recursive: true, force: true });
+    this.#events.record('volume', 'destroy', name, {});
+  }
+
+  /** Removes unused volumes: anonymous ones by default, every unused one with `all` (docker 23+ semantics). */
+  prune(opts: { all?: boolean } = {}): { deleted: string[]; spaceReclaimed: number } {
+    const deleted: string[] = [];
+    let spaceReclaimed = 0;
+    for (const v of this.list({ dangling: true })) {
+      if (!opts.all && v.Labels[ANONYMOUS_LABEL] === undefined) continue;
+      spaceReclaimed += duSync(v.Mountpoint);
+      this.remove(v.Name);
+      deleted.push(v.Name);
+    }
+    return { deleted, spaceReclaimed };
+  }
+
+  #dataDir(name: string): string {
+    return path.join(this.#layout.volumes, name, '_data');
+  }
+
+  #row(name: string): VolumeRow | undefined {
+    return this.#db.sql.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
+  }
+
+  #view(row: VolumeRow): Volume {
+    return {
+      Name: row.name,
+      Driver: row.driver,
+      Mountpoint: this.#dataDir(row.name),
+      CreatedAt: new Date(row.created_at).toISOString().replace(/\.\d+Z$/, 'Z'),
+      Labels: JSON.parse(row.labels) as Record<string, string>,
+      Scope: 'local',
+      Options: JSON.parse(row.options) as Record<string, string>,
+    };
+  }
+}
+
+function labelMatches(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  if (eq < 0) return filter in labels;
+  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+/** Bytes used below a directory (apparent sizes; does not follow symlinks). */
+export function duSync(dir: string): number {
+  let total = 0;
+  const stack = [dir];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(current, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const p = path.join(current, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if (e.isFile()) total += fs.lstatSync(p).size;
+    }
+  }
+  return total;
+}

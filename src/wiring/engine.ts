@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Layout } from '../core/paths.ts';
+import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
+import { Database } from '../drivers/store/database.ts';
+import { ContainerService } from '../engine/containers.ts';
+import type { Engine } from '../engine/engine.ts';
+import { EventLog } from '../engine/events.ts';
+import { ImageService } from '../engine/images.ts';
+import { VolumeService } from '../engine/volumes.ts';
+
+/** The CLI entry point, for commands the monitor runs on its own (the exit command). */
+const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+
+/**
+ * Builds the in-process engine on one state root: the only place that knows which driver implements which
+ * interface. Reconciles before handing it out, so every command starts from the truth.
+ */
+export async function createLocalEngine(layout: Layout): Promise<Engine> {
+  for (const dir of [layout.root, layout.runRoot, layout.exits, layout.tmp]) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
+  }
+  const db = new Database(layout.db);
+  const events = new EventLog(db);
+  const images = new ImageService({ layout, db, events });
+  const volumes = new VolumeService({ layout, db, events });
+  const runtime = new ConmonRuncRuntime({
+    runcRoot: layout.runcRoot,
+    execRoot: path.join(layout.runRoot, 'exec'),
+  });
+  const containers = new ContainerService({
+    layout,
+    db,
+    events,
+    images,
+    volumes,
+    runtime,
+    selfCommand: [process.execPath, '--disable-warning=ExperimentalWarning', path.resolve(MAIN)],
+  });
+  await containers.reconcile();
+  return {
+    images,
+    containers,
+    volumes,
+    events,
+    close: () => db.close(),
+  };
+}
