@@ -1,3 +1,4 @@
+import { mark } from '../core/trace.ts';
 import type { AttachSession } from '../drivers/runtime/oci-runtime.ts';
 import type { ContainerRecord } from '../engine/container-store.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -82,9 +83,11 @@ export async function pumpAttached(
       engine.containers.wait(record.id).then((code) => ({ code })),
       detached.then(() => ({ code: undefined })),
     ]);
+    mark('attach: exited');
     if (outcome.code !== undefined) {
       // The process is gone; its last output may still be on its way through the monitor.
       await Promise.race([outputDone, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      mark('attach: output drained');
     } else {
       ctx.stderr.write('\nread escape sequence\n');
     }

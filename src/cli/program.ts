@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { asHyperboxError } from '../core/errors.ts';
 import { layoutFor } from '../core/paths.ts';
+import { mark } from '../core/trace.ts';
 import type { Engine } from '../engine/engine.ts';
 import { registerContainerCommands } from './commands/containers.ts';
 import { registerImageCommands } from './commands/images.ts';
@@ -19,6 +20,7 @@ export class ExitStatus extends Error {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
+  mark('cli: loaded');
   let engine: Engine | undefined;
   const program = new Command('hyperbox');
   const ctx: CliContext = {
@@ -76,6 +78,7 @@ export async function runCli(argv: string[]): Promise<number> {
     if (process.env.HYPERBOX_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
     return exitCodeFor(e.code, context);
   } finally {
+    mark('cli: done');
     engine?.close();
   }
 }

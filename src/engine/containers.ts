@@ -8,6 +8,7 @@ import { inspectView } from '../core/container/views.ts';
 import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { generateName, newId, shortId, validateName } from '../core/ids.ts';
 import type { Layout } from '../core/paths.ts';
+import { mark } from '../core/trace.ts';
 import { followLog, type LogRecord, readLog } from '../drivers/logs/k8s-file.ts';
 import { mountOverlay, mountPoints, unmount } from '../drivers/mounts/overlay.ts';
 import { runCommand } from '../drivers/proc/run.ts';
@@ -142,7 +143,9 @@ export class ContainerService {
     const p = this.paths(rec.id);
     try {
       await this.#teardown(rec);
+      mark('start: teardown done');
       await this.#prepareRootfs(rec, p);
+      mark('start: rootfs and spec ready');
       const exitCommand = opts.detached
         ? [...this.#d.selfCommand, ...this.#rootArgs(), 'container', 'cleanup', rec.id]
         : undefined;
@@ -159,8 +162,10 @@ export class ContainerService {
       const session = opts.attach
         ? await this.#d.runtime.attach(p.bundle, { stdin: opts.attach.stdin })
         : undefined;
+      mark('start: attached');
       try {
         await this.#d.runtime.start(rec.id);
+        mark('start: runtime started');
       } catch (err) {
         session?.close();
         throw err;
@@ -263,8 +268,10 @@ export class ContainerService {
       });
     });
     if (!rec || !claimed) return;
+    mark('finalize: claimed');
     try {
       await this.#teardown(rec);
+      mark('finalize: torn down');
     } finally {
       this.#setBusy(id, undefined);
     }
@@ -466,6 +473,7 @@ export class ContainerService {
     );
     if (!claimed || claimed.state.busyPid !== process.pid) return; // another process is removing it
     await this.#teardown(rec);
+    mark('remove: torn down');
     fs.rmSync(this.paths(rec.id).dir, { recursive: true, force: true });
     this.store.delete(rec.id);
     if (opts.volumes) {
@@ -476,6 +484,8 @@ export class ContainerService {
       }
     }
     this.#d.events.record('container', 'destroy', rec.id, { name: rec.name, image: rec.config.image });
+    // An image removed with `rmi -f` while this container used it is only hidden: reclaim it now.
+    await this.#d.images.gc();
   }
 
   /** Removes every container that is not running; returns their ids. */

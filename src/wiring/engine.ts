@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Layout } from '../core/paths.ts';
+import { mark } from '../core/trace.ts';
 import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
 import { ContainerService } from '../engine/containers.ts';
@@ -38,7 +39,9 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
     runtime,
     selfCommand: [process.execPath, '--disable-warning=ExperimentalWarning', path.resolve(MAIN)],
   });
+  mark('engine: built');
   await containers.reconcile();
+  mark('engine: reconciled');
   return {
     images,
     containers,
