@@ -11,8 +11,8 @@ export async function run(ctx: BenchContext): Promise<void> {
   const root = await ctx.hyperboxRoot();
   const ids: string[] = [];
   ctx.defer(`remove ${count} idle containers`, async () => {
-    // In batches: one command line per container id would be long but fine; batches keep each rm short.
-    for (let i = 0; i < ids.length; i += 25) await ctx.hyperbox(['rm', '-f', ...ids.slice(i, i + 25)]);
+    // In batches, to keep each command line short.
+    for (let i = 0; i < ids.length; i += 25) await ctx.removeContainers(ids.slice(i, i + 25));
     ids.length = 0;
   });
 

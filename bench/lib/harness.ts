@@ -17,8 +17,10 @@ export interface BenchContext {
   busyboxRootfs(): Promise<string>;
   /** A hyperbox state root with busybox imported as BUSYBOX_IMAGE, made once per run. */
   hyperboxRoot(): Promise<string>;
-  /** Runs bin/hyperbox against the run's state root; rejects when it exits non-zero. */
+  /** Runs bin/hyperbox against the run's state root; rejects when it exits non-zero, or once cleanup began. */
   hyperbox(args: string[]): Promise<CommandResult>;
+  /** `hyperbox rm -f IDS`: for deferred steps, which run during cleanup. */
+  removeContainers(ids: string[]): Promise<void>;
   /** Runs to be undone at the end, last registered first, even when the benchmark failed. */
   defer(what: string, fn: () => Promise<void>): void;
   log(line: string): void;
@@ -176,6 +178,16 @@ export class BenchRun implements BenchContext {
   }
 
   hyperbox(args: string[]): Promise<CommandResult> {
+    // Once cleanup began (an interrupt), a benchmark still running must not start what cleanup would miss.
+    if (this.#cleaned) return Promise.reject(new Error('interrupted'));
+    return this.#hyperbox(args);
+  }
+
+  async removeContainers(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.#hyperbox(['rm', '-f', ...ids]);
+  }
+
+  #hyperbox(args: string[]): Promise<CommandResult> {
     return must(HYPERBOX, args, { env: { HYPERBOX_ROOT: this.#hyperboxRootPath() } });
   }
 
@@ -213,7 +225,7 @@ export class BenchRun implements BenchContext {
         env: { HYPERBOX_ROOT: this.#hyperboxRootPath() },
       }).then((r) => (r.code === 0 ? r.stdout.split(/\s+/).filter(Boolean) : []));
       if (ids.length > 0) {
-        await this.hyperbox(['rm', '-f', ...ids]).catch((err) => warn('hyperbox rm -f', err));
+        await this.#hyperbox(['rm', '-f', ...ids]).catch((err) => warn('hyperbox rm -f', err));
       }
     }
     await this.#deleteRuncContainers().catch((err) => warn('runc delete', err));

@@ -674,6 +674,8 @@ export function processAlive(pid: number, comm?: string): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A zombie has exited: it only waits for its parent (often a slow-reaping init) to collect it.
+  if (isZombie(pid)) return false;
   if (!comm) return true;
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
@@ -693,7 +695,7 @@ async function waitMonitorGone(bundle: string): Promise<void> {
   } catch {
     return;
   }
-  for (let i = 0; i < 100 && pid > 0 && processAlive(pid, 'conmon') && !isZombie(pid); i++) await sleep(20);
+  for (let i = 0; i < 100 && pid > 0 && processAlive(pid, 'conmon'); i++) await sleep(20);
 }
 
 function isZombie(pid: number): boolean {
