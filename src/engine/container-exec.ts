@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ALL_CAPABILITIES } from '../core/container/capabilities.ts';
 import type { OciSpec } from '../core/container/oci-types.ts';
 import { resolveUser } from '../core/container/user.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { ExecSession } from '../drivers/runtime/oci-runtime.ts';
+import { hostCapabilities } from './container-spec.ts';
 import type { ContainerService } from './containers.ts';
 import { readFileInRoot } from './rootfs-read.ts';
 
@@ -58,7 +58,7 @@ export async function execInContainer(
     stdin: req.stdin,
     detach: req.detach,
     ...(req.consoleSize ? { consoleSize: req.consoleSize } : {}),
-    capabilities: req.privileged ? [...ALL_CAPABILITIES] : (proc.capabilities?.bounding ?? []),
+    capabilities: req.privileged ? hostCapabilities() : (proc.capabilities?.bounding ?? []),
     noNewPrivileges: proc.noNewPrivileges ?? false,
   });
 }

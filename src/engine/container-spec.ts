@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { ALL_CAPABILITIES, capabilitiesFromMask } from '../core/container/capabilities.ts';
 import type { MountRequest } from '../core/container/config.ts';
 import type { OciMount, OciSpec } from '../core/container/oci-types.ts';
 import { buildSpec, type ImageProcessConfig } from '../core/container/spec.ts';
@@ -48,6 +49,7 @@ export async function prepareSpec(opts: {
     arch: process.arch,
     ...(rec.config.init ? { initPath: TINI } : {}),
     swapLimitSupported: swapLimitSupported(),
+    hostCapabilities: hostCapabilities(),
   });
 }
 
@@ -90,4 +92,15 @@ function ociMount(m: MountRequest, volumeDirs: Map<string, string>): OciMount {
     source,
     options: ['rbind', m.readOnly ? 'ro' : 'rw', propagation],
   };
+}
+
+let hostCaps: string[] | undefined;
+
+/** Our own bounding set: in a sandbox (or a user namespace) root may lack some capabilities, e.g. SYS_RESOURCE. */
+export function hostCapabilities(): string[] {
+  if (!hostCaps) {
+    const m = /^CapBnd:\s+([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    hostCaps = m ? capabilitiesFromMask(m[1]!) : [...ALL_CAPABILITIES];
+  }
+  return hostCaps;
 }

@@ -43,3 +43,17 @@ describe('resolveCapabilities', () => {
     assert.throws(() => resolve([], ['teleport']), /teleport/);
   });
 });
+
+describe('host capability limits', () => {
+  it('reads a bounding mask and narrows privileged sets to it, refusing named caps the host lacks', async () => {
+    const { capabilitiesFromMask, limitToHost } = await import('./capabilities.ts');
+    const host = capabilitiesFromMask('000001fffeffffff');
+    assert.equal(host.includes('CAP_SYS_RESOURCE'), false);
+    assert.equal(host.includes('CAP_SYS_ADMIN'), true);
+    assert.deepEqual(limitToHost(['CAP_CHOWN', 'CAP_SYS_RESOURCE'], host, []), ['CAP_CHOWN']);
+    assert.throws(
+      () => limitToHost(['CAP_SYS_RESOURCE'], host, ['SYS_RESOURCE']),
+      /CAP_SYS_RESOURCE is not available/,
+    );
+  });
+});

@@ -94,3 +94,28 @@ export function resolveCapabilities(opts: {
   if (add.includes('ALL')) for (const c of drop) if (c !== 'ALL') caps.delete(c);
   return ALL_CAPABILITIES.filter((c) => caps.has(c));
 }
+
+/** The capability names set in a /proc/<pid>/status mask such as CapBnd ("000001fffeffffff"). */
+export function capabilitiesFromMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex}`);
+  return ALL_CAPABILITIES.filter((_, bit) => ((mask >> BigInt(bit)) & 1n) === 1n);
+}
+
+/**
+ * Narrows a resolved set to what the host can hand out (the runtime's own bounding set): --privileged and
+ * "ALL" mean everything the host has; a capability asked for by name that the host lacks is refused by name.
+ */
+export function limitToHost(
+  caps: readonly string[],
+  host: readonly string[],
+  explicitlyAdded: readonly string[],
+): string[] {
+  for (const name of explicitlyAdded.map(normalizeCapability)) {
+    if (name !== 'ALL' && !host.includes(name)) {
+      throw new InvalidArgumentError(
+        `capability ${name} is not available on this host (not in its bounding set)`,
+      );
+    }
+  }
+  return caps.filter((c) => host.includes(c));
+}

@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InvalidArgumentError } from '../errors.ts';
-import { resolveCapabilities } from './capabilities.ts';
+import { limitToHost, resolveCapabilities } from './capabilities.ts';
 import type { ContainerConfig, Resources, Ulimit } from './config.ts';
 import {
   DEFAULT_DEVICE_RULES,
@@ -50,6 +50,8 @@ export interface SpecInput {
   /** False when the host's memory cgroup cannot limit swap (no memsw / memory.swap.max): swap is left unset. */
   swapLimitSupported?: boolean;
   consoleSize?: { rows: number; cols: number };
+  /** The capabilities the runtime itself holds (its bounding set): a container can get no others. */
+  hostCapabilities?: readonly string[];
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -87,7 +89,10 @@ const RLIMIT_NAMES = new Set([
 export function buildSpec(input: SpecInput): OciSpec {
   const { config } = input;
   const security = parseSecurityOpt(input.securityOpt ?? []);
-  const capabilities = resolveCapabilities(config);
+  const resolved = resolveCapabilities(config);
+  const capabilities = input.hostCapabilities
+    ? limitToHost(resolved, input.hostCapabilities, config.capAdd)
+    : resolved;
   const hostname = config.networkMode === 'host' && !config.hostname ? undefined : hostnameOf(input);
   const args = processArgs(config, input.image);
   const mounts = mergeMounts(defaultMounts({ privileged: config.privileged }), [
