@@ -70,8 +70,8 @@ describe('crash safety: kill -9 at any moment, dead monitors, parallel CLIs', { 
       const cli = spawn(HYPERBOX, ['--root', t.root, 'run', '--rm', 'busybox:1', 'true'], {
         stdio: 'ignore',
       });
-      await sleep(40 + i * 25);
       const exited = new Promise((resolve) => cli.once('exit', resolve));
+      await sleep(40 + i * 25);
       if (cli.exitCode === null && cli.signalCode === null) cli.kill('SIGKILL');
       const outcome = await Promise.race([exited.then(() => 'exited'), sleep(10_000).then(() => 'stuck')]);
       if (outcome === 'stuck') {

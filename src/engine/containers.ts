@@ -236,11 +236,14 @@ export class ContainerService {
    */
   async #teardown(rec: ContainerRecord): Promise<void> {
     const p = this.paths(rec.id);
-    if (fs.existsSync(path.join(this.#d.layout.runcRoot, rec.id))) {
-      await this.#d.runtime.delete(rec.id, { force: true });
-    }
-    await waitMonitorGone(p.bundle);
-    await unmount(p.rootfs);
+    const runtimeGone = async () => {
+      if (fs.existsSync(path.join(this.#d.layout.runcRoot, rec.id))) {
+        await this.#d.runtime.delete(rec.id, { force: true });
+      }
+      await waitMonitorGone(p.bundle);
+    };
+    // Independent: the overlay is our mount in the host's namespace, runc's state is its own.
+    await Promise.all([runtimeGone(), unmount(p.rootfs)]);
     fs.rmSync(p.exitFile, { force: true });
   }
 
@@ -359,7 +362,10 @@ export class ContainerService {
             checking = false;
             if (exit) finish(() => resolve(exit));
             else if (!this.#monitorAlive(rec)) {
-              finish(() => resolve({ exitCode: 255, finishedAt: Date.now(), oomKilled: false }));
+              // The monitor writes the exit file, then exits: look once more before calling it lost.
+              return check().then((late) =>
+                finish(() => resolve(late ?? { exitCode: 255, finishedAt: Date.now(), oomKilled: false })),
+              );
             }
           })
           .catch((err) => finish(() => reject(err)));
@@ -511,10 +517,12 @@ export class ContainerService {
         await this.remove(rec.id, { force: true }).catch(() => {});
         continue;
       }
+      const monitorGone = rec.state.monitorPid !== 0 && !processAlive(rec.state.monitorPid, 'conmon');
+      // Read after the liveness check: a monitor writes the exit file before it exits.
       const exit = await this.#readExit(rec);
       if (exit) {
         await this.finalize(rec.id, exit);
-      } else if (rec.state.monitorPid && !processAlive(rec.state.monitorPid, 'conmon')) {
+      } else if (monitorGone) {
         // The monitor died: nobody can report this container's exit any more. Stop it and say so.
         await this.#d.runtime.kill(rec.id, 'SIGKILL', { all: true }).catch(() => {});
         await this.finalize(rec.id, {

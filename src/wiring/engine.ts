@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Layout } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
 import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
@@ -10,9 +9,7 @@ import type { Engine } from '../engine/engine.ts';
 import { EventLog } from '../engine/events.ts';
 import { ImageService } from '../engine/images.ts';
 import { VolumeService } from '../engine/volumes.ts';
-
-/** The CLI entry point, for commands the monitor runs on its own (the exit command). */
-const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+import { selfCommand } from './self.ts';
 
 /**
  * Builds the in-process engine on one state root: the only place that knows which driver implements which
@@ -37,7 +34,7 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
     images,
     volumes,
     runtime,
-    selfCommand: [process.execPath, '--disable-warning=ExperimentalWarning', path.resolve(MAIN)],
+    selfCommand: selfCommand(),
   });
   mark('engine: built');
   await containers.reconcile();

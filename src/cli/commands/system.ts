@@ -13,6 +13,7 @@ import {
 import { humanBinarySize } from '../../core/human.ts';
 import { LocalHostProbe } from '../../drivers/host/host-probe.ts';
 import { readHostSummary } from '../../drivers/host/host-summary.ts';
+import { installRoot } from '../../wiring/self.ts';
 import type { CliContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 
@@ -92,7 +93,7 @@ interface VersionInfo {
 }
 
 function versionInfo(): VersionInfo {
-  const pkgPath = path.join(import.meta.dirname, '..', '..', '..', 'package.json');
+  const pkgPath = path.join(installRoot(), 'package.json');
   const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8')) as { version?: unknown };
   return {
     Version: typeof pkg.version === 'string' ? pkg.version : 'unknown',
