@@ -2,6 +2,17 @@ import { parseEnv } from '../core/container/parse.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { CliContext } from './context.ts';
 
+/** `exec`'s flags, as commander hands them over. */
+export interface ExecFlags {
+  detach: boolean;
+  interactive: boolean;
+  tty: boolean;
+  user?: string;
+  env: string[];
+  workdir?: string;
+  privileged: boolean;
+}
+
 /** `exec`: runs the process and connects the terminal to it; returns its exit code (0 when detached). */
 export async function runExecSession(
   ctx: CliContext,

@@ -11,6 +11,7 @@ import type { StartOptions } from '../../engine/containers.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { pumpAttached } from '../attach-io.ts';
 import type { CliContext } from '../context.ts';
+import type { ExecFlags } from '../exec-io.ts';
 import { ExitStatus } from '../program.ts';
 import { addCreateFlags, type CreateFlags, configFromFlags } from '../run-flags.ts';
 import { formatTable } from '../table.ts';
@@ -390,16 +391,6 @@ interface PsFlags {
   last?: string;
   latest: boolean;
   trunc: boolean;
-}
-
-interface ExecFlags {
-  detach: boolean;
-  interactive: boolean;
-  tty: boolean;
-  user?: string;
-  env: string[];
-  workdir?: string;
-  privileged: boolean;
 }
 
 /** Applies `fn` to each container, printing each name as docker does, reporting failures and going on. */

@@ -225,7 +225,8 @@ export function parseTmpfsFlag(text: string): MountRequest {
   };
 }
 
-const ULIMIT_NAMES = new Set([
+/** The rlimits docker's --ulimit knows, by their short names (RLIMIT_NOFILE is nofile). */
+export const ULIMIT_NAMES: ReadonlySet<string> = new Set([
   'core',
   'cpu',
   'data',

@@ -9,6 +9,7 @@ import {
   READONLY_PATHS,
 } from './mounts-default.ts';
 import type { OciDevice, OciMount, OciResources, OciRlimit, OciSpec } from './oci-types.ts';
+import { ULIMIT_NAMES } from './parse.ts';
 import { defaultSeccompProfile } from './seccomp.ts';
 import type { ResolvedUser } from './user.ts';
 
@@ -61,25 +62,6 @@ export const INIT_PATH_IN_CONTAINER = '/sbin/hyperbox-init';
 const DEFAULT_RLIMIT = 1048576;
 const CPU_PERIOD_US = 100000;
 const MIN_MEMORY = 6 * 1024 * 1024;
-
-const RLIMIT_NAMES = new Set([
-  'as',
-  'core',
-  'cpu',
-  'data',
-  'fsize',
-  'locks',
-  'memlock',
-  'msgqueue',
-  'nice',
-  'nofile',
-  'nproc',
-  'rss',
-  'rtprio',
-  'rttime',
-  'sigpending',
-  'stack',
-]);
 
 /**
  * The OCI runtime spec (config.json) for a container: the image's defaults merged with the user's request by
@@ -252,7 +234,7 @@ function rlimits(ulimits: Ulimit[], caps: SpecInput['rlimitCaps']): OciRlimit[] 
     byName.set(name, { soft: value, hard: value });
   }
   for (const u of ulimits) {
-    if (!RLIMIT_NAMES.has(u.name))
+    if (!ULIMIT_NAMES.has(u.name))
       throw new InvalidArgumentError(`invalid ulimit "${u.name}": no such limit`);
     if (!Number.isSafeInteger(u.soft) || !Number.isSafeInteger(u.hard) || u.soft < 0 || u.hard < 0) {
       throw new InvalidArgumentError(
