@@ -5,7 +5,6 @@ import { commandLine } from '../../core/container/views.ts';
 import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { humanDuration, parseGoDuration } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
-import { mark } from '../../core/trace.ts';
 import type { ContainerRecord } from '../../engine/container-store.ts';
 import type { StartOptions } from '../../engine/containers.ts';
 import type { Engine } from '../../engine/engine.ts';
