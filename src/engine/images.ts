@@ -102,6 +102,7 @@ interface ImageRow {
 }
 
 const HEX_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+const FULL_ID = /^sha256:[a-f0-9]{64}$/;
 
 export class ImageService {
   readonly #layout: Layout;
@@ -313,7 +314,7 @@ export class ImageService {
     const { content } = await this.#stores();
     const byId = new Map<Digest, string[]>();
     for (const ref of refs) {
-      const r = await this.resolve(ref);
+      const r = this.#find(ref);
       const names = byId.get(r.id) ?? [];
       if (r.ref !== r.id && !r.ref.includes('@') && !names.includes(r.ref)) names.push(r.ref);
       byId.set(r.id, names);
@@ -496,7 +497,7 @@ export class ImageService {
   }
 
   async inspect(ref: string): Promise<ImageInspect> {
-    const r = await this.resolve(ref);
+    const r = this.#find(ref);
     const row = this.#row(r.id)!;
     const config = await this.#configFile(r.id);
     const chains = this.#chainIds(r.id);
@@ -512,10 +513,13 @@ export class ImageService {
 
   /**
    * Finds an image by name (`busybox`, `busybox:1`, `host:5000/a/b:t`), by `name@sha256:<manifest digest>`, by
-   * id, or by a unique id prefix (with or without `sha256:`). Names win over id prefixes, as in docker.
+   * id, or by a unique id prefix (with or without `sha256:`). Names win over id prefixes, as in docker. A full id
+   * (`sha256:<64 hex>`, as a container records it) also finds an image hidden by `remove -f`: the containers that
+   * still use it start from its config.
    */
   async resolve(ref: string): Promise<ResolvedImage> {
-    const found = this.#find(ref);
+    const found =
+      FULL_ID.test(ref) && this.#row(ref as Digest) ? { id: ref as Digest, ref } : this.#find(ref);
     const config = await this.#configFile(found.id);
     return { id: found.id, ref: found.ref, config: config.config ?? {}, chainIds: this.#chainIds(found.id) };
   }
