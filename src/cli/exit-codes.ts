@@ -7,6 +7,12 @@ import type { ErrorCode } from '../core/errors.ts';
  */
 export const EXIT_ENGINE = 125;
 
+/**
+ * docker's pull, push, login and logout report every failure they print with status 1: an invalid reference, a
+ * digest mismatch, a refused login. Flag errors still exit 125 (commander's, before the action runs).
+ */
+export const EXIT_REGISTRY_COMMAND = 1;
+
 export function exitCodeFor(code: ErrorCode, context: 'run' | 'other'): number {
   switch (code) {
     case 'CommandNotFound':

@@ -5,6 +5,7 @@ import { mark } from '../core/trace.ts';
 import type { Engine } from '../engine/engine.ts';
 import { registerContainerCommands } from './commands/containers.ts';
 import { registerImageCommands } from './commands/images.ts';
+import { registerRegistryCommands } from './commands/registry.ts';
 import { registerSystemCommands } from './commands/system.ts';
 import { registerVolumeCommands } from './commands/volumes.ts';
 import type { CliContext } from './context.ts';
@@ -49,6 +50,7 @@ export async function runCli(argv: string[]): Promise<number> {
     });
   registerContainerCommands(program, ctx);
   registerImageCommands(program, ctx);
+  registerRegistryCommands(program, ctx);
   registerVolumeCommands(program, ctx);
   registerSystemCommands(program, ctx);
   let context: 'run' | 'other' = 'other';

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'Unavailable'
   | 'NotImplemented'
   | 'Internal'
+  // A registry refused the credentials (or asked for some and had none): docker prints "unauthorized: ..." and exits 1.
+  | 'Unauthenticated'
   // A container's process could not be started: docker exits 127 / 126 for these.
   | 'CommandNotFound'
   | 'CannotExecute';
@@ -63,6 +65,11 @@ export class NotImplementedError extends HyperboxError {
 export class InternalError extends HyperboxError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('Internal', message, options);
+  }
+}
+export class UnauthenticatedError extends HyperboxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('Unauthenticated', message, options);
   }
 }
 export class CommandNotFoundError extends HyperboxError {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import {
@@ -34,8 +35,12 @@ import { familiarName, formatReference, parseReference, repositoryName } from '.
 import type { ContentStore, LayerStore, StagedBlob } from '../core/image/stores.ts';
 import { parseConfigFile, parseManifest } from '../core/image/validate.ts';
 import type { Layout } from '../core/paths.ts';
+import type { RegistryConnector } from '../drivers/registry/connector.ts';
 import type { Database } from '../drivers/store/database.ts';
 import type { EventLog } from './events.ts';
+import type { PullOptions, PullResult } from './image-pull.ts';
+import type { PushOptions, PushResult } from './image-push.ts';
+import type { TransferStore } from './transfer-store.ts';
 
 /**
  * The local image store: names → manifests → config + layer blobs (content store) → unpacked layers (layer store),
@@ -55,6 +60,16 @@ export interface ImageServiceOptions {
   layers?: LayerStore;
   platform?: Platform;
   now?: () => Date;
+  registry?: RegistryOptions;
+}
+
+/** How pull and push reach registries; every field has a default. */
+export interface RegistryOptions {
+  configDir?: string; // config.json (credentials) and certs.d/; ~/.hyperbox by default
+  insecure?: string[]; // registries (host or host:port) that may use plain HTTP and unverified TLS
+  tlsVerify?: boolean; // false: like --tls-verify=false for every registry
+  maxConcurrentDownloads?: number; // layers downloaded at once; 3 by default
+  chunkSize?: number; // uploads larger than this go in PATCH chunks of this size; 16 MiB by default
 }
 
 export interface ResolvedImage {
@@ -89,6 +104,7 @@ interface Prepared {
   size: number;
   layers: Array<{ chainId: Digest; diffId: Digest; blobDigest: Digest; size: number }>;
   names: string[];
+  repoDigests?: string[]; // `repository@sha256:...` for images that came from a registry
   blobs: StagedBlob[];
 }
 
@@ -112,8 +128,11 @@ export class ImageService {
   readonly #now: () => Date;
   #content: ContentStore | undefined;
   #layers: LayerStore | undefined;
+  readonly #registryOptions: RegistryOptions;
+  #connector: RegistryConnector | undefined;
 
   constructor(opts: ImageServiceOptions) {
+    this.#registryOptions = opts.registry ?? {};
     this.#layout = opts.layout;
     this.#db = opts.db;
     this.#events = opts.events;
@@ -414,13 +433,89 @@ export class ImageService {
           sql.prepare('UPDATE images SET removed = 0 WHERE id = ?').run(p.id);
         }
         for (const name of p.names) this.#setTag(name, p.id);
+        for (const name of p.repoDigests ?? []) this.#setRepoDigest(name, p.id);
       }
     });
     return committed;
   }
 
+  #setRepoDigest(name: string, id: Digest): void {
+    this.#db.sql.prepare('INSERT OR REPLACE INTO image_digests (name, image_id) VALUES (?, ?)').run(name, id);
+  }
+
+  #repoDigestsOf(id: Digest): string[] {
+    return (
+      this.#db.sql
+        .prepare('SELECT name FROM image_digests WHERE image_id = ? ORDER BY name')
+        .all(id) as Array<{
+        name: string;
+      }>
+    ).map((r) => r.name);
+  }
+
   #setTag(name: string, id: Digest): void {
     this.#db.sql.prepare('INSERT OR REPLACE INTO image_tags (name, image_id) VALUES (?, ?)').run(name, id);
+  }
+
+  // ---------------------------------------------------------------- registries (image-pull.ts, image-push.ts)
+
+  async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+    const { pullImage } = await import('./image-pull.ts');
+    return pullImage(await this.#transferStore(), ref, opts);
+  }
+
+  async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
+    const { pushImage } = await import('./image-push.ts');
+    return pushImage(await this.#transferStore(), ref, opts);
+  }
+
+  /** The narrow view of this service that pull and push work through. */
+  async #transferStore(): Promise<TransferStore> {
+    const { content, layers } = await this.#stores();
+    if (!this.#connector) {
+      const { RegistryConnector } = await import('../drivers/registry/connector.ts');
+      const o = this.#registryOptions;
+      this.#connector = new RegistryConnector({
+        configDir: o.configDir ?? path.join(os.homedir(), '.hyperbox'),
+        ...(o.insecure ? { insecure: o.insecure } : {}),
+        ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}),
+      });
+    }
+    const connector = this.#connector;
+    const sql = this.#db.sql;
+    return {
+      content,
+      layers,
+      platform: this.#platform,
+      maxConcurrentDownloads: this.#registryOptions.maxConcurrentDownloads ?? 3,
+      chunkSize: this.#registryOptions.chunkSize ?? 16 * 1024 * 1024,
+      registry: (name) => connector.client(name),
+      layerSize: (chainId) =>
+        (
+          sql.prepare('SELECT size FROM layers WHERE chain_id = ?').get(chainId) as
+            | { size: number }
+            | undefined
+        )?.size,
+      imageExists: (id) => this.#row(id)?.removed === 0,
+      commit: (image) => void this.#commit([image]),
+      dropUnreferencedLayers: (chains) => this.#dropUnreferencedLayers(chains),
+      sweep: async () => {
+        const { sweepCrashLeftovers } = await import('./image-sweep.ts');
+        const known = sql.prepare('SELECT 1 FROM layers WHERE chain_id = ?');
+        await sweepCrashLeftovers({
+          layout: this.#layout,
+          layers,
+          isKnownChain: (c) => known.get(c) !== undefined,
+        });
+      },
+      record: (action, actorId, attributes) => this.#events.record('image', action, actorId, attributes),
+      findForPush: (ref) => {
+        const { id } = this.#find(ref);
+        return { id, manifestDigest: this.#row(id)!.manifest_digest, repoDigests: this.#repoDigestsOf(id) };
+      },
+      addRepoDigest: (name, id) => this.#db.transaction(() => this.#setRepoDigest(name, id)),
+      tmpDir: () => this.#tmp(),
+    };
   }
 
   // ---------------------------------------------------------------- queries
@@ -452,7 +547,7 @@ export class ImageService {
       out.push({
         id: r.id,
         repoTags: names.map((n) => familiarName(n)),
-        repoDigests: [],
+        repoDigests: this.#repoDigestsOf(r.id).map((n) => familiarName(n)),
         created: r.created ?? 0,
         size: r.size,
         containers: counts.get(r.id) ?? 0,
@@ -502,13 +597,15 @@ export class ImageService {
     const config = await this.#configFile(r.id);
     const chains = this.#chainIds(r.id);
     const layers = this.#layers ?? (await this.#stores()).layers;
-    return inspectImage({
+    const out = inspectImage({
       id: r.id,
       names: this.#tagsOf(r.id),
       config,
       size: row.size,
       lowerDirs: chains.map((c) => layers.dir(c)).reverse(),
     });
+    out.RepoDigests = this.#repoDigestsOf(r.id).map((n) => familiarName(n));
+    return out;
   }
 
   /**
@@ -534,9 +631,15 @@ export class ImageService {
       parseError = err;
     }
     if (parsed?.digest !== undefined) {
-      const row = sql
-        .prepare('SELECT id FROM images WHERE manifest_digest = ? AND removed = 0')
-        .get(parsed.digest) as { id: Digest } | undefined;
+      // A repo digest (an index's, as pulled) first, then any stored manifest.
+      const row = (sql
+        .prepare(
+          'SELECT i.id FROM image_digests d JOIN images i ON i.id = d.image_id WHERE d.name = ? AND i.removed = 0',
+        )
+        .get(`${parsed.domain}/${parsed.path}@${parsed.digest}`) ??
+        sql.prepare('SELECT id FROM images WHERE manifest_digest = ? AND removed = 0').get(parsed.digest)) as
+        | { id: Digest }
+        | undefined;
       if (row)
         return { id: row.id, ref: formatReference({ ...parsed, tag: undefined } as never), byName: true };
     } else if (parsed !== undefined) {

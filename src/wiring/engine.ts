@@ -9,6 +9,7 @@ import type { Engine } from '../engine/engine.ts';
 import { EventLog } from '../engine/events.ts';
 import { ImageService } from '../engine/images.ts';
 import { VolumeService } from '../engine/volumes.ts';
+import { registryOptionsFrom } from './registry-options.ts';
 import { selfCommand } from './self.ts';
 
 /**
@@ -21,7 +22,7 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
   }
   const db = new Database(layout.db);
   const events = new EventLog(db);
-  const images = new ImageService({ layout, db, events });
+  const images = new ImageService({ layout, db, events, registry: registryOptionsFrom(process.env) });
   const volumes = new VolumeService({ layout, db, events });
   const runtime = new ConmonRuncRuntime({
     runcRoot: layout.runcRoot,

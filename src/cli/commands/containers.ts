@@ -12,6 +12,7 @@ import { pumpAttached } from '../attach-io.ts';
 import type { CliContext } from '../context.ts';
 import type { ExecFlags } from '../exec-io.ts';
 import { ExitStatus } from '../program.ts';
+import { ensureImage } from '../pull-policy.ts';
 import { addCreateFlags, type CreateFlags, configFromFlags } from '../run-flags.ts';
 import { formatTable } from '../table.ts';
 import { renderTemplate } from '../template.ts';
@@ -32,6 +33,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     async (image: string, args: string[], flags: CreateFlags & { detach: boolean; sigProxy: string }) => {
       const engine = await ctx.engine();
       const config = configFromFlags(flags, image, args);
+      await ensureImage(ctx, { ref: image, policy: flags.pull });
       const { id } = await engine.containers.create({ ...(flags.name ? { name: flags.name } : {}), config });
       if (flags.detach) {
         await startOrRemove(engine, id, { detached: true }, config.autoRemove);
@@ -58,6 +60,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
   ).action(async (image: string, args: string[], flags: CreateFlags) => {
     const engine = await ctx.engine();
     const config = configFromFlags(flags, image, args);
+    await ensureImage(ctx, { ref: image, policy: flags.pull });
     const { id } = await engine.containers.create({ ...(flags.name ? { name: flags.name } : {}), config });
     ctx.stdout.write(`${id}\n`);
   });

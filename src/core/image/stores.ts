@@ -60,7 +60,8 @@ export interface LayerStore {
    * A refused layer leaves nothing behind.
    */
   unpack(opts: {
-    blob: string;
+    /** The blob's file, or its bytes as they arrive (a pull unpacks while it downloads). */
+    blob: string | Readable;
     parent: Digest | undefined;
     expectedDiffId?: Digest;
     label: string;

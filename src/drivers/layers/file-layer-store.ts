@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { chainIds, type Digest, hexOf, isDigest } from '../../core/image/digest.ts';
@@ -36,14 +37,15 @@ export class FileLayerStore implements LayerStore {
   }
 
   async unpack(opts: {
-    blob: string;
+    blob: string | Readable;
     parent: Digest | undefined;
     expectedDiffId?: Digest;
     label: string;
   }): Promise<UnpackedLayer> {
     await fsp.mkdir(this.#layout.tmp, { recursive: true, mode: 0o700 });
     await fsp.mkdir(this.#layout.layers, { recursive: true, mode: 0o711 });
-    const work = await fsp.mkdtemp(path.join(this.#layout.tmp, 'unpack-'));
+    // The pid in the name lets a later run tell a crashed unpack (owner gone) from a running one.
+    const work = await fsp.mkdtemp(path.join(this.#layout.tmp, `unpack-${process.pid}-`));
     try {
       const diff = path.join(work, 'diff');
       await fsp.mkdir(diff);
@@ -54,7 +56,11 @@ export class FileLayerStore implements LayerStore {
         preserveOwnership: this.#preserveOwnership,
         scratchDir: work,
       });
-      const feeding = pipeline(fs.createReadStream(opts.blob), decompress, hashing).catch((err: unknown) => {
+      const feeding = pipeline(
+        typeof opts.blob === 'string' ? fs.createReadStream(opts.blob) : opts.blob,
+        decompress,
+        hashing,
+      ).catch((err: unknown) => {
         hashing.destroy(err as Error);
         throw err;
       });

@@ -58,4 +58,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_by_time ON events(time_nano);
   `,
+  `
+  CREATE TABLE image_digests (
+    name TEXT PRIMARY KEY,            -- repository@digest a registry serves it as: docker.io/library/busybox@sha256:...
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+  );
+  CREATE INDEX image_digests_by_image ON image_digests(image_id);
+  `,
 ];

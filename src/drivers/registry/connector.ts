@@ -1,0 +1,70 @@
+import path from 'node:path';
+import { type EndpointPolicy, resolveEndpoint } from '../../core/registry/endpoint.ts';
+import type { RetryPolicy } from '../../core/registry/retry.ts';
+import { CredentialStore } from './credential-store.ts';
+import { RegistryClient } from './registry-client.ts';
+import { RegistryAuth } from './token-auth.ts';
+import { HttpTransport } from './transport.ts';
+
+/**
+ * Builds registry clients from the user's settings: one shared transport (connection pools, certs.d), the
+ * credentials from config.json, one client per registry name so that a pull of many layers probes and
+ * authenticates once.
+ */
+export interface RegistrySettings extends EndpointPolicy {
+  configDir: string; // holds config.json and certs.d/
+  dockerConfig?: string | null; // read-only fallback for credentials; ~/.docker/config.json by default
+  retry?: RetryPolicy;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+}
+
+export class RegistryConnector {
+  readonly credentials: CredentialStore;
+  readonly #settings: RegistrySettings;
+  readonly #transport: HttpTransport;
+  readonly #clients = new Map<string, Promise<RegistryClient>>();
+
+  constructor(settings: RegistrySettings) {
+    this.#settings = settings;
+    this.credentials = new CredentialStore({
+      configDir: settings.configDir,
+      ...(settings.dockerConfig !== undefined ? { dockerConfig: settings.dockerConfig } : {}),
+    });
+    this.#transport = new HttpTransport({
+      certsDir: path.join(settings.configDir, 'certs.d'),
+      ...(settings.retry ? { retry: settings.retry } : {}),
+      ...(settings.sleep ? { sleep: settings.sleep } : {}),
+    });
+  }
+
+  /** The client of a registry (`host:5000`, `docker.io`), with the stored credentials. */
+  client(registry: string): Promise<RegistryClient> {
+    let c = this.#clients.get(registry);
+    if (!c) {
+      c = this.credentials.get(registry).then((credentials) => this.clientWith(registry, credentials));
+      this.#clients.set(registry, c);
+      c.catch(() => this.#clients.delete(registry));
+    }
+    return c;
+  }
+
+  /** A client with explicit credentials (login checks them before they are stored). */
+  clientWith(
+    registry: string,
+    credentials: { username: string; password: string } | undefined,
+  ): RegistryClient {
+    const endpoint = resolveEndpoint(registry, this.#settings);
+    const auth = new RegistryAuth({
+      transport: this.#transport,
+      verifyTls: endpoint.verifyTls,
+      ...(credentials ? { credentials } : {}),
+      ...(this.#settings.now ? { now: this.#settings.now } : {}),
+    });
+    return new RegistryClient({ endpoint, transport: this.#transport, auth });
+  }
+
+  close(): void {
+    this.#transport.close();
+  }
+}
