@@ -58,11 +58,14 @@ export async function run(ctx: BenchContext): Promise<void> {
   const podmanInstalled = await haveCommand('podman');
   const podman = async () => {
     const dir = await fresh('podman');
-    const global = ['--root', path.join(dir, 'root'), '--runroot', path.join(dir, 'run')];
+    // podman refuses a run root longer than 50 characters: keep that one short, under /tmp.
+    const runRoot = await fs.mkdtemp('/tmp/hbp-');
+    const global = ['--root', path.join(dir, 'root'), '--runroot', runRoot];
     const opts = ['--storage-driver', 'overlay', '--events-backend', 'none'];
     const r = await must('podman', [...global, ...opts, 'pull', '-q', '--tls-verify=false', ref]);
     await timed('podman', [...global, ...opts, 'system', 'reset', '-f']);
     await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(runRoot, { recursive: true, force: true });
     return r.ms;
   };
 

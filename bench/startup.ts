@@ -96,11 +96,12 @@ async function runcRunner(ctx: BenchContext): Promise<() => Promise<number>> {
 /** podman with its storage in the scratch directory, the busybox root file system imported as an image. */
 async function podmanRunner(ctx: BenchContext): Promise<() => Promise<number>> {
   const dir = await ctx.tempDir('podman');
+  const runRoot = await fs.mkdtemp('/tmp/hbp-'); // podman refuses a run root longer than 50 characters
   const global = [
     '--root',
     path.join(dir, 'root'),
     '--runroot',
-    path.join(dir, 'run'),
+    runRoot,
     '--storage-driver',
     'overlay',
     '--cgroup-manager',
@@ -114,6 +115,7 @@ async function podmanRunner(ctx: BenchContext): Promise<() => Promise<number>> {
   ctx.defer('podman storage', async () => {
     await timed('podman', [...global, 'rm', '-af']);
     await timed('podman', [...global, 'system', 'reset', '-f']);
+    await fs.rm(runRoot, { recursive: true, force: true });
   });
   return async () => {
     const r = await must('podman', [
@@ -122,6 +124,9 @@ async function podmanRunner(ctx: BenchContext): Promise<() => Promise<number>> {
       '--rm',
       '--network',
       'none',
+      // podman asks runc for nofile 1048576, above this host's hard limit: hand it the host's limits instead.
+      '--ulimit',
+      'host',
       'localhost/hyperbox-bench-busybox',
       'true',
     ]);

@@ -222,10 +222,22 @@ class Unpacker {
     // 'wx' = O_CREAT|O_EXCL: never opens through a symbolic link, never writes an existing file.
     const fh = await fs.open(target, 'wx', 0o600);
     try {
+      // Gather the tar reader's small chunks into writes of up to 1 MiB: far fewer syscalls and thread-pool trips.
+      const pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        if (pendingBytes === 0) return;
+        await fh.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
+        pending.length = 0;
+        pendingBytes = 0;
+      };
       for await (const chunk of entry) {
-        await fh.write(chunk as Buffer);
+        pending.push(chunk as Buffer);
+        pendingBytes += (chunk as Buffer).length;
         this.size += (chunk as Buffer).length;
+        if (pendingBytes >= 1 << 20) await flush();
       }
+      await flush();
       if (this.#opts.preserveOwnership) await fh.chown(meta.uid, meta.gid);
       await fh.chmod(meta.mode); // after chown, which clears set-id bits
       await fh.utimes(meta.mtime, meta.mtime);

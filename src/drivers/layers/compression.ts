@@ -66,7 +66,12 @@ export class AutoDecompress extends Transform {
     }
     this.#decided = true;
     if (this.compression !== 'none') {
-      const inner = this.compression === 'gzip' ? zlib.createGunzip() : zlib.createZstdDecompress();
+      // Large output chunks: every chunk costs a trip through the tar reader, the hash and the file writer.
+      const chunkSize = 256 * 1024;
+      const inner =
+        this.compression === 'gzip'
+          ? zlib.createGunzip({ chunkSize })
+          : zlib.createZstdDecompress({ chunkSize });
       inner.on('data', (d: Buffer) => this.push(d));
       inner.on('error', (err) =>
         this.destroy(new InvalidArgumentError(`cannot decompress ${this.compression} input: ${err.message}`)),
