@@ -65,4 +65,29 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX image_digests_by_image ON image_digests(image_id);
   `,
+  `
+  CREATE TABLE networks (
+    id TEXT PRIMARY KEY,              -- 64 hex
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL                 -- JSON NetworkRecord (core/network/types.ts)
+  );
+  CREATE TABLE net_endpoints (
+    id TEXT PRIMARY KEY,              -- 64 hex
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    owner_id TEXT NOT NULL,           -- container id (or VM id)
+    doc TEXT NOT NULL,                -- JSON EndpointRecord
+    UNIQUE (network_id, owner_id)
+  );
+  CREATE INDEX net_endpoints_by_owner ON net_endpoints(owner_id);
+  CREATE TABLE net_leases (
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    address TEXT NOT NULL,            -- dotted quad
+    owner_id TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- container | vm
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (network_id, address)
+  );
+  CREATE INDEX net_leases_by_owner ON net_leases(owner_id);
+  `,
 ];

@@ -1,0 +1,72 @@
+import type { PortBinding } from './ports.ts';
+
+/** The default network every container joins unless told otherwise (docker's `bridge`). */
+export const DEFAULT_NETWORK = 'bridge';
+export const DEFAULT_BRIDGE_DEVICE = 'hbx0';
+export const DEFAULT_SUBNET = '172.17.0.0/16';
+export const DEFAULT_MTU = 1500;
+
+/** A network as stored: a Linux bridge with an IPv4 subnet. Addresses are dotted quads, subnets CIDR text. */
+export interface NetworkRecord {
+  readonly id: string; // 64 hex
+  readonly name: string;
+  readonly created: number; // ms since epoch
+  readonly driver: 'bridge';
+  readonly subnet: string;
+  readonly gateway: string;
+  readonly ipRange: string | undefined;
+  readonly internal: boolean;
+  readonly bridge: string; // the Linux bridge device
+  readonly mtu: number;
+  readonly options: Record<string, string>;
+  readonly labels: Record<string, string>;
+  /** The default `bridge` network: no DNS for container names, as docker's. */
+  readonly isDefault: boolean;
+}
+
+export type OwnerKind = 'container' | 'vm';
+
+/**
+ * One attachment of a container (or, later, a VM's tap) to a network: the lease it holds, the link that carries it
+ * and the ports published through it. Vocabulary: the *sandbox* is the container's network namespace; the *host
+ * interface* is the veth end (or tap) in the host's namespace, enslaved to the network's bridge.
+ */
+export interface EndpointRecord {
+  readonly id: string; // 64 hex
+  readonly networkId: string;
+  readonly ownerId: string;
+  readonly kind: OwnerKind;
+  readonly ownerName: string;
+  readonly aliases: readonly string[];
+  readonly address: string;
+  readonly mac: string;
+  readonly hostIf: string; // hbx + 8 hex
+  readonly ifname: string; // eth0, eth1, ...
+  readonly ports: readonly PortBinding[];
+  readonly created: number;
+}
+
+/** docker's `network inspect` shape. */
+export interface NetworkInspect {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: 'bridge';
+  EnableIPv6: false;
+  IPAM: {
+    Driver: 'default';
+    Options: Record<string, string>;
+    Config: { Subnet: string; Gateway: string; IPRange?: string }[];
+  };
+  Internal: boolean;
+  Attachable: false;
+  Ingress: false;
+  ConfigOnly: false;
+  Containers: Record<
+    string,
+    { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }
+  >;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
