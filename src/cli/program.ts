@@ -5,6 +5,7 @@ import { mark } from '../core/trace.ts';
 import type { Engine } from '../engine/engine.ts';
 import { registerContainerCommands } from './commands/containers.ts';
 import { registerImageCommands } from './commands/images.ts';
+import { registerNetworkCommands } from './commands/networks.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
 import { registerSystemCommands } from './commands/system.ts';
 import { registerVolumeCommands } from './commands/volumes.ts';
@@ -52,6 +53,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerImageCommands(program, ctx);
   registerRegistryCommands(program, ctx);
   registerVolumeCommands(program, ctx);
+  registerNetworkCommands(program, ctx);
   registerSystemCommands(program, ctx);
   let context: 'run' | 'other' = 'other';
   program.hook('preAction', (_this, action) => {

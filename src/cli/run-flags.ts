@@ -18,6 +18,7 @@ import {
   parseVolumeFlag,
 } from '../core/container/parse.ts';
 import { InvalidArgumentError, NotImplementedError } from '../core/errors.ts';
+import { parsePublish } from '../core/network/ports.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -43,6 +44,18 @@ export function addCreateFlags(cmd: Command): Command {
     )
     .option('--network <mode>', 'connect a container to a network: none, host (default: loopback only)')
     .option('--net <mode>', 'alias of --network')
+    .option('--ip <address>', 'IPv4 address on the network (e.g. 172.30.100.104)')
+    .option('--network-alias <alias>', 'add a network-scoped alias for the container', collect, [])
+    .option('--mac-address <mac>', 'container MAC address (e.g. 92:d0:c6:0a:29:33)')
+    .option(
+      '-p, --publish <spec>',
+      "publish a container's port(s) to the host: [ip:][hostPort:]containerPort[/proto]",
+      collect,
+      [],
+    )
+    .option('-P, --publish-all', 'publish all exposed ports to random ports', false)
+    .option('--dns <address>', 'set custom DNS servers', collect, [])
+    .option('--add-host <host:ip>', 'add a custom host-to-IP mapping (host:ip)', collect, [])
     .option('-m, --memory <bytes>', 'memory limit')
     .option('--memory-swap <bytes>', "swap limit equal to memory plus swap: '-1' to enable unlimited swap")
     .option('--cpus <number>', 'number of CPUs')
@@ -79,6 +92,13 @@ export interface CreateFlags {
   restart: string;
   network?: string;
   net?: string;
+  ip?: string;
+  networkAlias: string[];
+  macAddress?: string;
+  publish: string[];
+  publishAll: boolean;
+  dns: string[];
+  addHost: string[];
   memory?: string;
   memorySwap?: string;
   cpus?: string;
@@ -117,15 +137,7 @@ export function configFromFlags(
     }
     return parseEnvFile(text, file, process.env);
   });
-  const network = flags.network ?? flags.net ?? 'default';
-  let networkMode: ContainerConfig['networkMode'];
-  if (network === 'none') networkMode = 'none';
-  else if (network === 'host') networkMode = 'host';
-  else if (network === 'default' || network === 'bridge') networkMode = 'loopback';
-  else
-    throw new NotImplementedError(
-      `network "${network}" is not available yet: use none, host or the default (loopback only)`,
-    );
+  const networking = networkFromFlags(flags);
   let noNewPrivileges = false;
   let seccomp: 'default' | 'unconfined' = 'default';
   for (const opt of flags.securityOpt) {
@@ -192,7 +204,7 @@ export function configFromFlags(
       : {}),
     autoRemove: flags.rm,
     restart: parseRestart(flags.restart),
-    networkMode,
+    ...networking,
     privileged: flags.privileged,
     capAdd: flags.capAdd,
     capDrop: flags.capDrop,
@@ -201,6 +213,56 @@ export function configFromFlags(
     mounts,
     resources,
     ulimits: flags.ulimit.map(parseUlimit),
+  };
+}
+
+/**
+ * Which network a container joins. Until the default changes to docker's `bridge`, a container without --network
+ * (and without -p/-P) gets a private namespace with loopback only; `--network bridge` or a user network name joins
+ * hyperbox networks; published ports imply the default bridge, as they mean nothing on loopback.
+ */
+function networkFromFlags(
+  flags: CreateFlags,
+): Pick<ContainerConfig, 'networkMode' | 'networks' | 'publish' | 'publishAll' | 'dns' | 'extraHosts'> {
+  const publish = flags.publish.flatMap(parsePublish);
+  const wantsPorts = publish.length > 0 || flags.publishAll;
+  const network = flags.network ?? flags.net ?? (wantsPorts ? 'bridge' : 'default');
+  const attachmentFlags =
+    flags.ip !== undefined || flags.macAddress !== undefined || flags.networkAlias.length > 0;
+  for (const h of flags.addHost) {
+    if (!/^[^:\s]+:[0-9a-fA-F.:]+$/.test(h)) {
+      throw new InvalidArgumentError(`invalid argument "${h}" for "--add-host": use host:ip`);
+    }
+  }
+  const extras = {
+    ...(flags.dns.length ? { dns: flags.dns } : {}),
+    ...(flags.addHost.length ? { extraHosts: flags.addHost } : {}),
+  };
+  if (network === 'none' || network === 'host' || network === 'default') {
+    if (attachmentFlags) {
+      throw new InvalidArgumentError(
+        `--ip, --mac-address and --network-alias need a bridge network, not "${network}"`,
+      );
+    }
+    if (wantsPorts)
+      throw new InvalidArgumentError(`published ports need a bridge network: --network ${network} has none`);
+    return { networkMode: network === 'default' ? 'loopback' : network, ...extras };
+  }
+  if (network.startsWith('container:'))
+    throw new NotImplementedError(`--network ${network} is not supported yet`);
+  return {
+    networkMode: 'bridge',
+    networks: [
+      {
+        network,
+        ...(flags.ip !== undefined ? { ip: flags.ip } : {}),
+        ...(flags.macAddress !== undefined ? { mac: flags.macAddress } : {}),
+        ...(flags.networkAlias.length ? { aliases: flags.networkAlias } : {}),
+      },
+    ],
+    ...(publish.length ? { publish } : {}),
+    ...(flags.publishAll ? { publishAll: true } : {}),
+    ...extras,
   };
 }
 

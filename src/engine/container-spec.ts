@@ -23,6 +23,7 @@ export async function prepareSpec(opts: {
   imageConfig: ImageProcessConfig;
   hostname: string;
   volumeDirs: Map<string, string>;
+  netnsPath?: string;
 }): Promise<OciSpec> {
   const { rec, paths } = opts;
   const [passwd, group] = await Promise.all([
@@ -50,6 +51,7 @@ export async function prepareSpec(opts: {
     ...(rec.config.init ? { initPath: TINI } : {}),
     swapLimitSupported: swapLimitSupported(),
     hostCapabilities: hostCapabilities(),
+    ...(opts.netnsPath ? { netnsPath: opts.netnsPath } : {}),
   });
 }
 

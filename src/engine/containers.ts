@@ -7,6 +7,7 @@ import { stateClause } from '../core/container/status-text.ts';
 import { inspectView } from '../core/container/views.ts';
 import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { generateName, newId, shortId, validateName } from '../core/ids.ts';
+import { portMapView, publishAllRequests } from '../core/network/ports.ts';
 import type { Layout } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
 import { followLog, type LogRecord, readLog } from '../drivers/logs/k8s-file.ts';
@@ -21,6 +22,7 @@ import { type ContainerStatsSample, sampleStats } from './container-stats.ts';
 import { type ContainerRecord, ContainerStore } from './container-store.ts';
 import type { EventLog } from './events.ts';
 import type { ImageService } from './images.ts';
+import type { NetworkService } from './networks.ts';
 import { ANONYMOUS_LABEL, type VolumeService } from './volumes.ts';
 
 export interface CreateRequest {
@@ -47,6 +49,7 @@ export interface ContainerServiceDeps {
   events: EventLog;
   images: ImageService;
   volumes: VolumeService;
+  networks: NetworkService;
   runtime: OciRuntime;
   /** argv prefix that runs this CLI (node + main.ts), for the monitor's exit command. */
   selfCommand: string[];
@@ -226,8 +229,47 @@ export class ContainerService {
       }
     }
     const image = await this.#d.images.resolve(rec.imageId);
-    const spec = await prepareSpec({ rec, paths: p, imageConfig: image.config, hostname, volumeDirs });
+    const netnsPath = await this.#setUpNetwork(
+      rec,
+      p,
+      hostname,
+      Object.keys(image.config.ExposedPorts ?? {}),
+    );
+    const spec = await prepareSpec({
+      rec,
+      paths: p,
+      imageConfig: image.config,
+      hostname,
+      volumeDirs,
+      ...(netnsPath ? { netnsPath } : {}),
+    });
     fs.writeFileSync(path.join(p.bundle, 'config.json'), JSON.stringify(spec));
+  }
+
+  /**
+   * Bridge mode: the network layer prepares the namespace (veth, address, routes, published ports, DNS) and the
+   * container's /etc/hosts and resolv.conf; returns the namespace's path for the spec. Nothing for other modes.
+   */
+  async #setUpNetwork(
+    rec: ContainerRecord,
+    p: ContainerPaths,
+    hostname: string,
+    exposed: string[],
+  ): Promise<string | undefined> {
+    const c = rec.config;
+    if (c.networkMode !== 'bridge') return undefined;
+    const result = await this.#d.networks.setUp({
+      ownerId: rec.id,
+      ownerName: rec.name,
+      hostname,
+      ...(c.networks?.length ? { networks: c.networks } : {}),
+      publish: [...(c.publish ?? []), ...(c.publishAll ? publishAllRequests(exposed) : [])],
+      ...(c.dns?.length ? { dns: c.dns } : {}),
+      ...(c.extraHosts?.length ? { extraHosts: c.extraHosts } : {}),
+    });
+    fs.writeFileSync(p.hosts, result.hosts);
+    fs.writeFileSync(p.resolvConf, result.resolvConf);
+    return result.netnsPath;
   }
 
   /**
@@ -243,7 +285,12 @@ export class ContainerService {
       await waitMonitorGone(p.bundle);
     };
     // Independent: the overlay is our mount in the host's namespace, runc's state is its own.
-    await Promise.all([runtimeGone(), unmount(p.rootfs)]);
+    await Promise.all([
+      runtimeGone().then(() =>
+        rec.config.networkMode === 'bridge' ? this.#d.networks.tearDown(rec.id) : undefined,
+      ),
+      unmount(p.rootfs),
+    ]);
     fs.rmSync(p.exitFile, { force: true });
   }
 
@@ -550,6 +597,16 @@ export class ContainerService {
     }
   }
 
+  /** Containers that may hold a network namespace now: running, or being started by a live process. */
+  networkHolders(): Set<string> {
+    const ids = new Set<string>();
+    for (const rec of this.store.all()) {
+      if (isActive(rec.state.status) || (rec.state.busyPid && processAlive(rec.state.busyPid)))
+        ids.add(rec.id);
+    }
+    return ids;
+  }
+
   async resize(ref: string, size: { rows: number; cols: number }): Promise<void> {
     const rec = this.store.get(ref);
     if (!rec.config.tty) return;
@@ -591,12 +648,39 @@ export class ContainerService {
     const image = await this.#d.images.resolve(rec.imageId).catch(() => undefined);
     const lowerDirs = image ? await this.#d.images.lowerDirs(rec.imageId).catch(() => []) : [];
     const p = this.paths(rec.id);
-    return inspectView(rec, {
+    const view = inspectView(rec, {
       image: image?.config ?? {},
       paths: p,
       lowerDirs,
       volumeDir: (name) => path.join(this.#d.layout.volumes, name, '_data'),
     });
+    view.NetworkSettings = this.networkSettings(rec.id);
+    return view;
+  }
+
+  /** docker's NetworkSettings: one entry per network joined, the published ports, the first address. */
+  networkSettings(id: string): Record<string, unknown> {
+    const endpoints = this.#d.networks.endpoints(id);
+    const networks: Record<string, unknown> = {};
+    for (const ep of endpoints) {
+      const n = this.#d.networks.inspect(ep.networkId);
+      const [subnet] = n.IPAM.Config;
+      networks[n.Name] = {
+        NetworkID: n.Id,
+        EndpointID: ep.id,
+        Gateway: subnet?.Gateway ?? '',
+        IPAddress: ep.address,
+        IPPrefixLen: Number(subnet?.Subnet.split('/')[1] ?? 0),
+        MacAddress: ep.mac,
+        Aliases: ep.aliases,
+      };
+    }
+    return {
+      Networks: networks,
+      Ports: portMapView(this.#d.networks.ports(id)),
+      IPAddress: endpoints[0]?.address ?? '',
+      MacAddress: endpoints[0]?.mac ?? '',
+    };
   }
 
   /** `top`: the host's `ps` output, keeping only the container's processes (docker's approach). */

@@ -1,6 +1,7 @@
 import type { ContainerService } from './containers.ts';
 import type { EventLog } from './events.ts';
 import type { ImageService } from './images.ts';
+import type { NetworkService } from './networks.ts';
 import type { VolumeService } from './volumes.ts';
 
 /**
@@ -11,6 +12,7 @@ export interface Engine {
   readonly images: ImageService;
   readonly containers: ContainerService;
   readonly volumes: VolumeService;
+  readonly networks: NetworkService;
   readonly events: EventLog;
   close(): void;
 }

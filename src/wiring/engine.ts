@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Layout } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
+import { LinuxNetworkDriver } from '../drivers/network/linux.ts';
 import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
 import { ContainerService } from '../engine/containers.ts';
 import type { Engine } from '../engine/engine.ts';
 import { EventLog } from '../engine/events.ts';
 import { ImageService } from '../engine/images.ts';
+import { NetworkService } from '../engine/networks.ts';
 import { VolumeService } from '../engine/volumes.ts';
 import { registryOptionsFrom } from './registry-options.ts';
 import { selfCommand } from './self.ts';
@@ -24,6 +26,12 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
   const events = new EventLog(db);
   const images = new ImageService({ layout, db, events, registry: registryOptionsFrom(process.env) });
   const volumes = new VolumeService({ layout, db, events });
+  const networks = new NetworkService({
+    layout,
+    db,
+    events,
+    driver: new LinuxNetworkDriver({ dnsDir: path.join(layout.runRoot, 'dns') }),
+  });
   const runtime = new ConmonRuncRuntime({
     runcRoot: layout.runcRoot,
     execRoot: path.join(layout.runRoot, 'exec'),
@@ -34,16 +42,19 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
     events,
     images,
     volumes,
+    networks,
     runtime,
     selfCommand: selfCommand(),
   });
   mark('engine: built');
   await containers.reconcile();
+  await networks.reconcile(containers.networkHolders());
   mark('engine: reconciled');
   return {
     images,
     containers,
     volumes,
+    networks,
     events,
     close: () => db.close(),
   };

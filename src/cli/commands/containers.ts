@@ -475,7 +475,10 @@ async function listContainers(ctx: CliContext, engine: Engine, flags: PsFlags): 
         RunningFor: `${humanDuration(now - r.createdAt)} ago`,
         Status: statusText(r.state, now),
         State: r.state.status,
-        Ports: '',
+        Ports: engine.networks
+          .ports(r.id)
+          .map((b) => `${b.hostIp}:${b.hostPort}->${b.containerPort}/${b.proto}`)
+          .join(', '),
         Names: r.name,
         Labels: Object.entries(r.config.labels)
           .map(([k, v]) => `${k}=${v}`)

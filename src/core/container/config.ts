@@ -22,7 +22,17 @@ export interface ContainerConfig {
   stopTimeout?: number; // seconds (default 10)
   autoRemove: boolean; // --rm
   restart: RestartPolicy;
-  networkMode: 'none' | 'host' | 'loopback';
+  /**
+   * none/loopback: a private network namespace with only `lo`; host: the host's; bridge: attached to the hyperbox
+   * networks in `networks` (docker's default `bridge` when empty) through the network layer.
+   */
+  networkMode: 'none' | 'host' | 'loopback' | 'bridge';
+  networks?: Array<{ network: string; ip?: string; mac?: string; aliases?: string[] }>;
+  /** Parsed -p values (core/network/ports.ts); -P adds every EXPOSEd port at start. */
+  publish?: Array<{ hostIp: string; hostPort: number; containerPort: number; proto: 'tcp' | 'udp' }>;
+  publishAll?: boolean;
+  dns?: string[];
+  extraHosts?: string[];
   privileged: boolean;
   capAdd: string[]; // CAP_ names, or ALL
   capDrop: string[];

@@ -53,6 +53,8 @@ export interface SpecInput {
   consoleSize?: { rows: number; cols: number };
   /** The capabilities the runtime itself holds (its bounding set): a container can get no others. */
   hostCapabilities?: readonly string[];
+  /** A network namespace prepared by the network layer, joined instead of a new one. */
+  netnsPath?: string;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -112,7 +114,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     ...(hostname !== undefined ? { hostname } : {}),
     mounts,
     linux: {
-      namespaces: namespaces(config.networkMode),
+      namespaces: namespaces(config.networkMode, input.netnsPath),
       cgroupsPath: input.cgroupsPath,
       resources: {
         devices: [...(config.privileged ? PRIVILEGED_DEVICE_RULES : DEFAULT_DEVICE_RULES)],
@@ -183,11 +185,22 @@ export function mergeEnv(opts: {
   return [...env.values()];
 }
 
-function namespaces(networkMode: ContainerConfig['networkMode']): { type: string }[] {
-  const list = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }];
+function namespaces(
+  networkMode: ContainerConfig['networkMode'],
+  netnsPath?: string,
+): { type: string; path?: string }[] {
+  const list: { type: string; path?: string }[] = [
+    { type: 'pid' },
+    { type: 'ipc' },
+    { type: 'uts' },
+    { type: 'mount' },
+    { type: 'cgroup' },
+  ];
   // 'none' and 'loopback' both get a new network namespace; runc brings its `lo` up when it creates the
   // namespace itself (no path given), so nothing else has to run. 'host' shares the host's.
-  if (networkMode !== 'host') list.push({ type: 'network' });
+  // A namespace the network layer prepared (veth, address, routes) is joined by path.
+  if (netnsPath) list.push({ type: 'network', path: netnsPath });
+  else if (networkMode !== 'host') list.push({ type: 'network' });
   return list;
 }
 

@@ -44,7 +44,7 @@ export class Dnsmasq implements DnsServers {
   ): Promise<void> {
     const f = this.#files(net.id);
     fs.mkdirSync(f.dir, { recursive: true, mode: 0o755 });
-    const tmp = `${f.hosts}.tmp`;
+    const tmp = `${f.hosts}.${process.pid}.tmp`; // several processes may rewrite it at once
     fs.writeFileSync(tmp, hosts, { mode: 0o644 });
     fs.renameSync(tmp, f.hosts);
     const pid = this.pid(net.id);

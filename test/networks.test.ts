@@ -1,0 +1,181 @@
+/**
+ * Container networking end to end through the CLI. The whole file runs again inside a private network namespace
+ * (test/helpers/private-netns.ts): bridges, veths, rules, dnsmasq and every packet stay there.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { after, before, describe, it, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { privilegedSkipReason, TestRoot } from './helpers/cli.ts';
+import { INSIDE_PRIVATE_NETNS, runFileInPrivateNetns } from './helpers/private-netns.ts';
+
+const skip =
+  privilegedSkipReason() ??
+  (spawnSync('sh', ['-c', 'command -v dnsmasq']).status !== 0 ? 'dnsmasq is not installed' : undefined);
+if (skip) console.log(`# skipping network tests: ${skip}`);
+
+const GET = 'printf "GET /index.html HTTP/1.0\\r\\n\\r\\n"';
+
+if (!INSIDE_PRIVATE_NETNS) {
+  test('container networks (inside a private network namespace)', { skip }, () => {
+    runFileInPrivateNetns(fileURLToPath(import.meta.url));
+  });
+} else {
+  describe('container networks', () => {
+    let t: TestRoot;
+    before(() => {
+      t = new TestRoot();
+      t.importBusybox();
+    });
+    after(() => {
+      assert.deepEqual(t.cleanup(), []);
+      for (const n of t
+        .ok(['network', 'ls', '--format', '{{.Name}}'])
+        .split('\n')
+        .filter((x) => x && x !== 'bridge')) {
+        t.ok(['network', 'rm', n]);
+      }
+      const links = spawnSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }).stdout;
+      assert.equal(links, '', 'no veth left');
+      const rules = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout;
+      assert.doesNotMatch(rules, /hbx-ep:/, 'no endpoint rules left');
+    });
+
+    const serve = (name: string, extra: string[]) =>
+      t.ok([
+        'run',
+        '-d',
+        '--name',
+        name,
+        ...extra,
+        'busybox:1',
+        'sh',
+        '-c',
+        `echo ${name} > /www/index.html 2>/dev/null || (mkdir /www && echo ${name} > /www/index.html); httpd -f -p 80 -h /www`,
+      ]);
+
+    it('creates, lists and inspects user networks, and refuses bad subnets', () => {
+      const id = t.ok(['network', 'create', '--subnet', '10.77.0.0/24', '--label', 'team=a', 'app']).trim();
+      assert.match(id, /^[0-9a-f]{64}$/);
+      assert.match(
+        t.ok(['network', 'ls']),
+        /^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n[\s\S]*app\s+bridge\s+local/,
+      );
+      const inspect = JSON.parse(t.ok(['network', 'inspect', 'app']))[0];
+      assert.equal(inspect.IPAM.Config[0].Subnet, '10.77.0.0/24');
+      assert.equal(inspect.Labels.team, 'a');
+      const bad = t.run(['network', 'create', '--subnet', '10.77.0.0/33', 'broken']);
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /10\.77\.0\.0\/33/);
+    });
+
+    it('lets containers on a user network reach each other by name and alias over TCP', () => {
+      serve('web', ['--network', 'app', '--network-alias', 'www']);
+      const out = t.ok([
+        'run',
+        '--rm',
+        '--network',
+        'app',
+        'busybox:1',
+        'sh',
+        '-c',
+        `${GET} | nc -w 3 web 80 | tail -1; ${GET} | nc -w 3 www 80 | tail -1`,
+      ]);
+      assert.equal(out, 'web\nweb\n');
+      const rm = t.run(['network', 'rm', 'app']);
+      assert.equal(rm.status, 1);
+      assert.match(rm.stderr, /in use/);
+    });
+
+    it('publishes TCP and UDP ports on 127.0.0.1 and the host addresses, refusing a taken one', async () => {
+      serve('pub', ['-p', '18080:80', '-p', '15353:5353/udp']);
+      assert.equal(t.ok(['port', 'pub', '80']), '0.0.0.0:18080\n');
+      const gateway = t.ok(['network', 'inspect', '-f', '{{json .IPAM.Config}}', 'bridge']);
+      const gw = (JSON.parse(gateway) as Array<{ Gateway: string }>)[0]!.Gateway;
+      for (const addr of ['127.0.0.1', gw]) {
+        const r = spawnSync('sh', ['-c', `${GET} | busybox nc -w 3 ${addr} 18080 | tail -1`], {
+          encoding: 'utf8',
+        });
+        assert.equal(r.stdout, 'pub\n', `via ${addr}`);
+      }
+      // busybox has no UDP tool: a Node listener runs in the container's network namespace (what the published
+      // port leads to), and the host side sends until a datagram arrives (UDP has no handshake to wait on).
+      const pid = t.ok(['inspect', '-f', '{{.State.Pid}}', 'pub']).trim();
+      const listener = `require('dgram').createSocket('udp4').on('message', (m) => { console.log(String(m).trim()); process.exit(0); }).bind(5353); setTimeout(() => process.exit(1), 8000);`;
+      const sender = `const s = require('dgram').createSocket('udp4'); const t = setInterval(() => s.send('datagram', 15353, '127.0.0.1'), 200); setTimeout(() => { clearInterval(t); s.close(); }, 7000);`;
+      const listening = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, process.execPath, '-e', listener], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const sending = spawn(process.execPath, ['-e', sender], { stdio: 'ignore' });
+      let received = '';
+      listening.stdout.on('data', (d) => {
+        received += d;
+      });
+      const code = await new Promise((resolve) => listening.on('exit', resolve));
+      sending.kill();
+      assert.equal(code, 0, 'no datagram reached the container');
+      assert.equal(received, 'datagram\n');
+      const taken = t.run(['run', '-d', '-p', '18080:80', 'busybox:1', 'true']);
+      assert.equal(taken.status, 125);
+      assert.match(taken.stderr, /18080/);
+      assert.match(t.ok(['ps', '--filter', 'name=pub']), /0\.0\.0\.0:18080->80\/tcp/);
+    });
+
+    it('keeps --internal networks without egress', () => {
+      t.ok(['network', 'create', '--internal', 'sealed']);
+      const routes = t.ok(['run', '--rm', '--network', 'sealed', 'busybox:1', 'ip', 'route']);
+      assert.doesNotMatch(routes, /default/);
+    });
+
+    it('gives 20 containers started at once 20 distinct addresses', async () => {
+      const starts = Array.from(
+        { length: 20 },
+        (_, i) =>
+          new Promise<number>((resolve) =>
+            spawn(
+              'bin/hyperbox',
+              [
+                '--root',
+                t.root,
+                'run',
+                '-d',
+                '--name',
+                `many${i}`,
+                '--network',
+                'app',
+                'busybox:1',
+                'sleep',
+                '60',
+              ],
+              { stdio: 'ignore' },
+            ).on('exit', (c) => resolve(c ?? -1)),
+          ),
+      );
+      assert.deepEqual(await Promise.all(starts), Array(20).fill(0));
+      const addrs = Array.from({ length: 20 }, (_, i) =>
+        t.ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', `many${i}`]).trim(),
+      );
+      assert.equal(new Set(addrs).size, 20, addrs.join(' '));
+      t.ok(['rm', '-f', ...Array.from({ length: 20 }, (_, i) => `many${i}`)]);
+    });
+
+    it('reaches a container connected to two networks on both', () => {
+      t.ok(['network', 'create', 'second']);
+      serve('twin', ['--network', 'app']);
+      t.ok(['network', 'connect', 'second', 'twin']);
+      for (const n of ['app', 'second']) {
+        const out = t.ok([
+          'run',
+          '--rm',
+          '--network',
+          n,
+          'busybox:1',
+          'sh',
+          '-c',
+          `${GET} | nc -w 3 twin 80 | tail -1`,
+        ]);
+        assert.equal(out, 'twin\n', `over ${n}`);
+      }
+    });
+  });
+}
