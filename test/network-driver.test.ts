@@ -17,34 +17,15 @@ import { layoutFor } from '../src/core/paths.ts';
 import { LinuxNetworkDriver } from '../src/drivers/network/linux.ts';
 import { Database } from '../src/drivers/store/database.ts';
 import { NetworkService } from '../src/engine/networks.ts';
+import { INSIDE_PRIVATE_NETNS, runFileInPrivateNetns } from './helpers/private-netns.ts';
 
 const self = fileURLToPath(import.meta.url);
 const isRoot = process.getuid?.() === 0;
-const inside = process.env.HBX_NET_TEST_INSIDE === '1';
+const inside = INSIDE_PRIVATE_NETNS;
 
 if (!inside) {
   test('network driver suite (inside a private network namespace)', { skip: !isRoot && 'needs root' }, () => {
-    // Drop the runner's child marker so the inner `node --test` runs and reports on its own.
-    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-    const r = spawnSync(
-      'unshare',
-      // sysfs is remounted so /sys/class/net shows this namespace's links, not the host's.
-      [
-        '--net',
-        '--mount',
-        '--propagation',
-        'private',
-        '--',
-        'sh',
-        '-c',
-        'mount -t sysfs sysfs /sys && exec "$0" --test --test-reporter=spec "$1"',
-        process.execPath,
-        self,
-      ],
-      { env: { ...env, HBX_NET_TEST_INSIDE: '1' }, encoding: 'utf8', timeout: 180_000 },
-    );
-    console.log(r.stdout, r.stderr);
-    assert.equal(r.status, 0, 'the suite inside the namespace failed');
+    runFileInPrivateNetns(self, 180_000);
   });
 } else {
   const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
