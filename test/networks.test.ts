@@ -131,27 +131,34 @@ if (!INSIDE_PRIVATE_NETNS) {
       const starts = Array.from(
         { length: 20 },
         (_, i) =>
-          new Promise<number>((resolve) =>
-            spawn(
-              'bin/hyperbox',
-              [
-                '--root',
-                t.root,
-                'run',
-                '-d',
-                '--name',
-                `many${i}`,
-                '--network',
-                'app',
-                'busybox:1',
-                'sleep',
-                '60',
-              ],
-              { stdio: 'ignore' },
-            ).on('exit', (c) => resolve(c ?? -1)),
-          ),
+          new Promise<{ code: number; stderr: string }>((resolve) => {
+            const args = [
+              '--root',
+              t.root,
+              'run',
+              '-d',
+              '--name',
+              `many${i}`,
+              '--network',
+              'app',
+              'busybox:1',
+              'sleep',
+              '60',
+            ];
+            const child = spawn('bin/hyperbox', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+            let stderr = '';
+            child.stderr.on('data', (d) => {
+              stderr += d;
+            });
+            child.on('exit', (c) => resolve({ code: c ?? -1, stderr }));
+          }),
       );
-      assert.deepEqual(await Promise.all(starts), Array(20).fill(0));
+      const results = await Promise.all(starts);
+      assert.deepEqual(
+        results.map((r) => r.code),
+        Array(20).fill(0),
+        results.map((r) => r.stderr).join(''),
+      );
       const addrs = Array.from({ length: 20 }, (_, i) =>
         t.ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', `many${i}`]).trim(),
       );

@@ -597,14 +597,11 @@ export class ContainerService {
     }
   }
 
-  /** Containers that may hold a network namespace now: running, or being started by a live process. */
-  networkHolders(): Set<string> {
-    const ids = new Set<string>();
-    for (const rec of this.store.all()) {
-      if (isActive(rec.state.status) || (rec.state.busyPid && processAlive(rec.state.busyPid)))
-        ids.add(rec.id);
-    }
-    return ids;
+  /** Whether a container may hold a network namespace now: running, or being started by a live process. */
+  holdsNetwork(id: string): boolean {
+    const rec = this.store.find(id);
+    if (!rec) return false;
+    return isActive(rec.state.status) || (rec.state.busyPid !== undefined && processAlive(rec.state.busyPid));
   }
 
   async resize(ref: string, size: { rows: number; cols: number }): Promise<void> {

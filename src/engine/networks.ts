@@ -405,15 +405,29 @@ export class NetworkService {
    * hold a sandbox): endpoints, leases, sandboxes, veths, DNS servers, and, with `deep` or when anything stale was
    * found, tagged rules of vanished endpoints/networks and bridges of removed networks.
    */
-  async reconcile(live: ReadonlySet<string>, opts: { deep?: boolean } = {}): Promise<void> {
+  async reconcile(
+    live: ReadonlySet<string> | ((ownerId: string) => boolean),
+    opts: { deep?: boolean } = {},
+  ): Promise<void> {
+    // A predicate is asked at the moment each owner is looked at: another process may be starting a container
+    // right now (it marks itself busy before it leases anything), and a snapshot taken earlier would miss it.
+    const isLive = typeof live === 'function' ? live : (id: string) => live.has(id);
     let stale = opts.deep ?? false;
+    // What exists on the host is read BEFORE the records: setUp records an endpoint before it makes its veth and
+    // namespace file, so anything seen here whose record is missing afterwards is really left over.
+    const hostIfs = this.#driver.hostInterfaces();
+    let files: string[] = [];
+    try {
+      files = fs.readdirSync(this.#netnsDir);
+    } catch {}
+    const dnsKnown = this.#driver.dns.known();
     const owners = new Set(
       (
         this.#db.sql.prepare('SELECT DISTINCT owner_id FROM net_endpoints').all() as { owner_id: string }[]
       ).map((r) => r.owner_id),
     );
     for (const o of owners) {
-      if (!live.has(o)) {
+      if (!isLive(o)) {
         stale = true;
         await this.tearDown(o);
       }
@@ -425,19 +439,15 @@ export class NetworkService {
     const eps = this.#allEndpoints();
     const ifs = new Set(eps.map((e) => e.hostIf));
     const steps: NetStep[] = [];
-    for (const name of this.#driver.hostInterfaces()) {
+    for (const name of hostIfs) {
       if (!ifs.has(name)) steps.push({ op: 'ip', ns: 'host', line: `link del ${name}` });
     }
-    let files: string[] = [];
-    try {
-      files = fs.readdirSync(this.#netnsDir);
-    } catch {}
     const sandboxOwners = new Set(eps.map((e) => e.ownerId));
     for (const f of files)
       if (!sandboxOwners.has(f)) steps.push({ op: 'netns-remove', path: path.join(this.#netnsDir, f) });
     const nets = this.#all();
     const netIds = new Set(nets.map((n) => n.id));
-    for (const id of this.#driver.dns.known()) {
+    for (const id of dnsKnown) {
       if (!netIds.has(id) || !eps.some((e) => e.networkId === id)) this.#driver.dns.stop(id);
     }
     if (steps.length > 0) stale = true;

@@ -48,7 +48,7 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
   });
   mark('engine: built');
   await containers.reconcile();
-  await networks.reconcile(containers.networkHolders());
+  await networks.reconcile((id) => containers.holdsNetwork(id));
   mark('engine: reconciled');
   return {
     images,
