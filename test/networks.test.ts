@@ -28,13 +28,15 @@ if (!INSIDE_PRIVATE_NETNS) {
       t.importBusybox();
     });
     after(() => {
-      assert.deepEqual(t.cleanup(), []);
+      const ids = t.ok(['ps', '-aq']).split('\n').filter(Boolean);
+      if (ids.length) t.ok(['rm', '-f', ...ids]);
       for (const n of t
         .ok(['network', 'ls', '--format', '{{.Name}}'])
         .split('\n')
         .filter((x) => x && x !== 'bridge')) {
         t.ok(['network', 'rm', n]);
       }
+      assert.deepEqual(t.cleanup(), []);
       const links = spawnSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }).stdout;
       assert.equal(links, '', 'no veth left');
       const rules = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout;
