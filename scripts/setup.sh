@@ -12,9 +12,10 @@ trap 'rm -f "$log"' EXIT
 # runc, conmon: the container runtime and its monitor; busybox-static: the offline test/demo image; iptables,
 # nftables, iproute2: networking; attr: xattr tools for the layer tests; tini: --init; skopeo: image archives;
 # qemu-system-x86, qemu-utils: virtual machines; docker-registry, apache2-utils (htpasswd), openssl: the registry
-# tests and benchmark run a real registry with TLS and Basic auth on 127.0.0.1.
+# tests and benchmark run a real registry with TLS and Basic auth on 127.0.0.1; dnsmasq-base: the DNS server each
+# user-defined network gets (the binary only, no system service).
 packages=(runc conmon busybox-static iptables nftables iproute2 attr tini skopeo qemu-system-x86 qemu-utils
-  docker-registry apache2-utils openssl)
+  docker-registry apache2-utils openssl dnsmasq-base)
 
 fail() {
   echo "setup: $*" >&2
