@@ -68,7 +68,7 @@ function ms(value: number): string {
  * A runc bundle over the busybox root file system, with runc's own default spec (`runc spec`) made to run /bin/true
  * without a terminal, and a runc state root of its own. Returns one timed `runc run` per call.
  */
-async function runcRunner(ctx: BenchContext): Promise<() => Promise<number>> {
+export async function runcRunner(ctx: BenchContext): Promise<() => Promise<number>> {
   const dir = await ctx.tempDir('runc');
   const bundle = path.join(dir, 'bundle');
   const state = path.join(dir, 'state');
