@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { type BenchContext, haveCommand, median } from './lib/harness.ts';
+import { type BenchContext, haveCommand, median, TOP } from './lib/harness.ts';
 import { runcRunner } from './startup.ts';
 
 export const description =
@@ -20,27 +20,11 @@ export async function run(ctx: BenchContext): Promise<void> {
   const runcTimes: number[] = [];
   for (let i = 0; i < ctx.options.runs; i++) runcTimes.push(await runc());
   // Everything with a network runs in a private network namespace: the host's links and rules are never touched.
-  const prepare = [
-    'mount -t tmpfs hbx-bench-prep /mnt',
-    'mkdir /mnt/cg',
-    'mount --rbind /sys/fs/cgroup /mnt/cg',
-    'mount -t sysfs sysfs /sys',
-    'mount --move /mnt/cg /sys/fs/cgroup',
-    'umount /mnt',
-    'ip link set lo up',
-  ].join(' && ');
   const inner = path.join(import.meta.dirname, 'lib', 'network-inner.ts');
   const r = spawnSync(
-    'unshare',
+    'bash',
     [
-      '--net',
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      'sh',
-      '-c',
-      `${prepare} && exec "$0" "$1" "$2" "$3"`,
+      path.join(TOP, 'scripts', 'in-private-netns.sh'),
       process.execPath,
       inner,
       root,
