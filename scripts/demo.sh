@@ -45,11 +45,9 @@ export HYPERBOX_ROOT="$work/root"
 
 cleanup() {
   local status=$?
-  # Containers first (their monitors and mounts), then whatever is still mounted below the work directory.
-  local ids
-  ids=$(hyperbox ps -aq 2>/dev/null || true)
-  # shellcheck disable=SC2086 # one id per word
-  [ -z "$ids" ] || hyperbox rm -f $ids >/dev/null 2>&1 || true
+  # Everything the demo made, through hyperbox (containers, their mounts, the networks' bridges and rules), then
+  # whatever might still be mounted below the work directory.
+  hyperbox system reset --force >/dev/null 2>&1 || true
   awk -v dir="$work" '$5 == dir || index($5, dir "/") == 1 { print $5 }' /proc/self/mountinfo |
     sort -r | while read -r mnt; do umount -l "$mnt" || true; done
   rm -rf "$work"
@@ -93,5 +91,15 @@ show run --rm -v notes:/data busybox:1 cat /data/note
 show volume ls
 show volume rm notes
 
+step "Networks: containers reach each other by name; a published port answers on the host"
+show network create demo-net
+show run -d --name web --network demo-net -p 127.0.0.1::80 busybox:1 sh -c 'echo "hello from $(hostname)" > /www; exec httpd -f -h / -p 80'
+show run --rm --network demo-net busybox:1 sh -c 'printf "GET /www HTTP/1.0\r\n\r\n" | nc web 80 | tail -n 1'
+show port web
+published=$(hyperbox port web 80/tcp | head -n 1)
+printf '%s$ (host) GET http://%s/www%s\n' "$dim" "$published" "$off"
+exec 3<>"/dev/tcp/${published%:*}/${published##*:}" && printf 'GET /www HTTP/1.0\r\n\r\n' >&3 && tail -n 1 <&3 && exec 3<&-
+show rm -f web
+show network rm demo-net
 step "Done"
 echo "the demo's state root $HYPERBOX_ROOT is removed on exit; state normally lives in /var/lib/hyperbox"

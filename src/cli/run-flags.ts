@@ -17,7 +17,7 @@ import {
   parseUlimit,
   parseVolumeFlag,
 } from '../core/container/parse.ts';
-import { InvalidArgumentError, NotImplementedError } from '../core/errors.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
 import { parsePublish } from '../core/network/ports.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -42,7 +42,10 @@ export function addCreateFlags(cmd: Command): Command {
       'restart policy: no, on-failure[:max-retries], always, unless-stopped',
       'no',
     )
-    .option('--network <mode>', 'connect a container to a network: none, host (default: loopback only)')
+    .option(
+      '--network <mode>',
+      'connect a container to a network: bridge (default), NAME, none, host, container:NAME',
+    )
     .option('--net <mode>', 'alias of --network')
     .option('--ip <address>', 'IPv4 address on the network (e.g. 172.30.100.104)')
     .option('--network-alias <alias>', 'add a network-scoped alias for the container', collect, [])
@@ -217,16 +220,19 @@ export function configFromFlags(
 }
 
 /**
- * Which network a container joins. Until the default changes to docker's `bridge`, a container without --network
- * (and without -p/-P) gets a private namespace with loopback only; `--network bridge` or a user network name joins
- * hyperbox networks; published ports imply the default bridge, as they mean nothing on loopback.
+ * Which network a container joins, as docker decides: docker's default `bridge` network unless --network names
+ * another; `none` is a private namespace with loopback only; `host` the host's; `container:NAME` the namespace of
+ * another container (which then owns ports, DNS and the hostname: flags about those conflict, as in docker).
  */
 function networkFromFlags(
   flags: CreateFlags,
-): Pick<ContainerConfig, 'networkMode' | 'networks' | 'publish' | 'publishAll' | 'dns' | 'extraHosts'> {
+): Pick<
+  ContainerConfig,
+  'networkMode' | 'networkContainer' | 'networks' | 'publish' | 'publishAll' | 'dns' | 'extraHosts'
+> {
   const publish = flags.publish.flatMap(parsePublish);
   const wantsPorts = publish.length > 0 || flags.publishAll;
-  const network = flags.network ?? flags.net ?? (wantsPorts ? 'bridge' : 'default');
+  const network = flags.network ?? flags.net ?? 'bridge';
   const attachmentFlags =
     flags.ip !== undefined || flags.macAddress !== undefined || flags.networkAlias.length > 0;
   for (const h of flags.addHost) {
@@ -238,7 +244,21 @@ function networkFromFlags(
     ...(flags.dns.length ? { dns: flags.dns } : {}),
     ...(flags.addHost.length ? { extraHosts: flags.addHost } : {}),
   };
-  if (network === 'none' || network === 'host' || network === 'default') {
+  if (network.startsWith('container:')) {
+    const target = network.slice('container:'.length);
+    if (!target) throw new InvalidArgumentError('--network container: needs a container name or id');
+    const conflicts = [
+      wantsPorts && 'port publishing (-p/-P)',
+      flags.hostname !== undefined && '--hostname',
+      flags.dns.length > 0 && '--dns',
+      flags.addHost.length > 0 && '--add-host',
+      attachmentFlags && '--ip/--mac-address/--network-alias',
+    ].filter(Boolean);
+    if (conflicts.length > 0)
+      throw new InvalidArgumentError(`conflicting options: ${conflicts[0]} and the container network mode`);
+    return { networkMode: 'container', networkContainer: target };
+  }
+  if (network === 'none' || network === 'host') {
     if (attachmentFlags) {
       throw new InvalidArgumentError(
         `--ip, --mac-address and --network-alias need a bridge network, not "${network}"`,
@@ -246,10 +266,8 @@ function networkFromFlags(
     }
     if (wantsPorts)
       throw new InvalidArgumentError(`published ports need a bridge network: --network ${network} has none`);
-    return { networkMode: network === 'default' ? 'loopback' : network, ...extras };
+    return { networkMode: network, ...extras };
   }
-  if (network.startsWith('container:'))
-    throw new NotImplementedError(`--network ${network} is not supported yet`);
   return {
     networkMode: 'bridge',
     networks: [

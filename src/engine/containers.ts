@@ -8,6 +8,7 @@ import { inspectView } from '../core/container/views.ts';
 import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { generateName, newId, shortId, validateName } from '../core/ids.ts';
 import { portMapView, publishAllRequests } from '../core/network/ports.ts';
+import { DEFAULT_NETWORK } from '../core/network/types.ts';
 import type { Layout } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
 import { followLog, type LogRecord, readLog } from '../drivers/logs/k8s-file.ts';
@@ -96,7 +97,12 @@ export class ContainerService {
       : generateName((n) => this.store.nameTaken(n));
     const id = newId();
     const mounts = this.#withAnonymousVolumes(req.config.mounts, Object.keys(image.config.Volumes ?? {}));
-    const config: ContainerConfig = { ...req.config, imageId: image.id, mounts };
+    const config: ContainerConfig = {
+      ...req.config,
+      imageId: image.id,
+      mounts,
+      ...this.#resolveNetworkRefs(req.config),
+    };
     const rec: ContainerRecord = {
       id,
       name,
@@ -109,6 +115,18 @@ export class ContainerService {
     fs.mkdirSync(this.paths(id).dir, { recursive: true, mode: 0o700 });
     this.#d.events.record('container', 'create', id, { name, image: config.image });
     return { id, warnings: [] };
+  }
+
+  /**
+   * Networks named at create must exist (docker refuses `--network nosuch` before anything is made), and a joined
+   * container is pinned by id, so that a later rename or a new container with the old name changes nothing.
+   */
+  #resolveNetworkRefs(c: Omit<ContainerConfig, 'imageId'>): Pick<ContainerConfig, 'networkContainer'> {
+    if (c.networkMode === 'bridge') {
+      for (const n of c.networks ?? []) if (n.network !== DEFAULT_NETWORK) this.#d.networks.record(n.network);
+    }
+    if (c.networkMode !== 'container' || !c.networkContainer) return {};
+    return { networkContainer: this.store.get(c.networkContainer).id };
   }
 
   /** Unnamed volumes (`-v /data`, the image's VOLUMEs) get a generated name and the anonymous label. */
@@ -209,9 +227,17 @@ export class ContainerService {
   async #prepareRootfs(rec: ContainerRecord, p: ContainerPaths): Promise<void> {
     const lowerDirs = await this.#d.images.lowerDirs(rec.imageId);
     await mountOverlay({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
+    const joined = this.#joinedNamespace(rec);
     const hostname =
-      rec.config.hostname ?? (rec.config.networkMode === 'host' ? osHostname() : shortId(rec.id));
+      joined?.hostname ??
+      rec.config.hostname ??
+      (rec.config.networkMode === 'host' ? osHostname() : shortId(rec.id));
     writeEtcFiles(p, { hostname, networkMode: rec.config.networkMode });
+    if (joined) {
+      // docker shares the joined container's name files too: same hosts, resolvers and host name.
+      fs.copyFileSync(joined.paths.hosts, p.hosts);
+      fs.copyFileSync(joined.paths.resolvConf, p.resolvConf);
+    }
     const volumeDirs = new Map<string, string>();
     for (const m of rec.config.mounts) {
       if (m.type === 'volume') {
@@ -229,12 +255,9 @@ export class ContainerService {
       }
     }
     const image = await this.#d.images.resolve(rec.imageId);
-    const netnsPath = await this.#setUpNetwork(
-      rec,
-      p,
-      hostname,
-      Object.keys(image.config.ExposedPorts ?? {}),
-    );
+    const netnsPath =
+      joined?.netnsPath ??
+      (await this.#setUpNetwork(rec, p, hostname, Object.keys(image.config.ExposedPorts ?? {})));
     const spec = await prepareSpec({
       rec,
       paths: p,
@@ -244,6 +267,38 @@ export class ContainerService {
       ...(netnsPath ? { netnsPath } : {}),
     });
     fs.writeFileSync(path.join(p.bundle, 'config.json'), JSON.stringify(spec));
+  }
+
+  /**
+   * `--network container:X`: the namespace X runs in — the network layer's sandbox when X is on hyperbox networks,
+   * else its init process's — plus its name files. X must be running, as docker insists.
+   */
+  #joinedNamespace(
+    rec: ContainerRecord,
+  ): { netnsPath: string; hostname: string; paths: ContainerPaths } | undefined {
+    if (rec.config.networkMode !== 'container') return undefined;
+    const targetId = rec.config.networkContainer ?? '';
+    const target = this.store.find(targetId);
+    if (!target)
+      throw new NotFoundError(`No such container: ${targetId} (its network namespace was asked for)`);
+    if (target.state.status !== 'running' || !target.state.pid) {
+      throw new ConflictError(
+        `cannot join network namespace of a non running container: ${target.name} (${shortId(target.id)}) is ${target.state.status}`,
+      );
+    }
+    const tp = this.paths(target.id);
+    const sandbox = this.#d.networks.sandboxPath(target.id);
+    const netnsPath =
+      target.config.networkMode === 'bridge' && fs.existsSync(sandbox)
+        ? sandbox
+        : target.config.networkMode === 'container' && target.config.networkContainer
+          ? this.#joinedNamespace(target)!.netnsPath
+          : `/proc/${target.state.pid}/ns/net`;
+    let hostname = shortId(target.id);
+    try {
+      hostname = fs.readFileSync(tp.hostname, 'utf8').trim() || hostname;
+    } catch {}
+    return { netnsPath, hostname, paths: tp };
   }
 
   /**
@@ -595,6 +650,28 @@ export class ContainerService {
         fs.rmSync(path.dirname(mount), { recursive: true, force: true });
       }
     }
+  }
+
+  /** Containers configured on a network, running or not (docker refuses `network rm` while any exists). */
+  configuredOn(n: { id: string; name: string; isDefault: boolean }): string[] {
+    const out: string[] = [];
+    for (const rec of this.store.all()) {
+      if (rec.config.networkMode !== 'bridge') continue;
+      const refs = rec.config.networks?.length
+        ? rec.config.networks.map((a) => a.network)
+        : [DEFAULT_NETWORK];
+      const on = refs.some((ref) => {
+        if (ref === n.name || ref === n.id) return true;
+        if (ref === DEFAULT_NETWORK) return n.isDefault;
+        try {
+          return this.#d.networks.record(ref).id === n.id;
+        } catch {
+          return false;
+        }
+      });
+      if (on) out.push(`container ${rec.name} (${shortId(rec.id)})`);
+    }
+    return out;
   }
 
   /** Whether a container may hold a network namespace now: running, or being started by a live process. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -123,7 +124,17 @@ export class NetworkService {
   readonly #netnsDir: string;
   readonly #lockDir: string;
 
-  constructor(opts: { layout: Layout; db: Database; driver: NetworkDriver; events?: EventLog }) {
+  readonly #configuredUsers: (n: NetworkRecord) => string[];
+
+  constructor(opts: {
+    layout: Layout;
+    db: Database;
+    driver: NetworkDriver;
+    events?: EventLog;
+    /** Workloads configured on a network even while stopped ("container web (3f2a1b…)"): they keep it in use. */
+    configuredUsers?: (n: NetworkRecord) => string[];
+  }) {
+    this.#configuredUsers = opts.configuredUsers ?? (() => []);
     this.#layout = opts.layout;
     this.#db = opts.db;
     this.#driver = opts.driver;
@@ -252,9 +263,9 @@ export class NetworkService {
       const rec = this.#record({
         id: newId(),
         name: DEFAULT_NETWORK,
-        bridge: DEFAULT_BRIDGE_DEVICE,
+        bridge: this.#defaultBridgeDevice(),
         mtu: DEFAULT_MTU,
-        options: { [BRIDGE_OPT]: DEFAULT_BRIDGE_DEVICE },
+        options: { [BRIDGE_OPT]: this.#defaultBridgeDevice() },
         others,
         opts: { subnet: `${formatIPv4(subnet.network)}/${subnet.prefix}` },
         isDefault: true,
@@ -262,6 +273,12 @@ export class NetworkService {
       this.#insert(rec);
       return rec;
     });
+  }
+
+  /** `hbx0` for the host's root (docker's docker0); another state root gets its own, so two never share one. */
+  #defaultBridgeDevice(): string {
+    if (this.#layout.rootOption === undefined) return DEFAULT_BRIDGE_DEVICE;
+    return `${DEFAULT_BRIDGE_DEVICE}-${createHash('sha256').update(this.#layout.root).digest('hex').slice(0, 6)}`;
   }
 
   list(): NetworkInspect[] {
@@ -279,12 +296,14 @@ export class NetworkService {
 
   async remove(ref: string): Promise<void> {
     const n = this.#get(ref);
-    const eps = this.#endpointsOf(n.id);
-    if (eps.length > 0) {
-      throw new ConflictError(
-        `network ${n.name} is in use by ${eps.map((e) => `${e.kind} ${e.ownerName} (${e.ownerId.slice(0, 12)})`).join(', ')}`,
-      );
+    if (n.isDefault) {
+      throw new FailedPreconditionError(`${n.name} is a pre-defined network and cannot be removed`);
     }
+    const users = new Set([
+      ...this.#endpointsOf(n.id).map((e) => `${e.kind} ${e.ownerName} (${e.ownerId.slice(0, 12)})`),
+      ...this.#configuredUsers(n),
+    ]);
+    if (users.size > 0) throw new ConflictError(`network ${n.name} is in use by ${[...users].join(', ')}`);
     await this.#bringDown(n);
     this.#db.transaction(() => {
       if (this.#endpointsOf(n.id).length > 0) throw new ConflictError(`network ${n.name} is in use`);
@@ -294,11 +313,35 @@ export class NetworkService {
     this.#events?.record('network', 'destroy', n.id, { name: n.name, type: 'bridge' });
   }
 
+  /**
+   * For `system reset`: every network of this root, the default one included, with its bridge, rules and DNS
+   * server. Refused while any endpoint remains (remove the workloads first). Returns how many went.
+   */
+  async removeAll(): Promise<number> {
+    const eps = this.#allEndpoints();
+    if (eps.length > 0) {
+      throw new ConflictError(
+        `networks are in use by ${eps.map((e) => `${e.kind} ${e.ownerName}`).join(', ')}`,
+      );
+    }
+    const nets = this.#all();
+    for (const n of nets) {
+      await this.#bringDown(n);
+      this.#driver.dns.stop(n.id);
+      this.#db.transaction(() => {
+        this.#db.sql.prepare('DELETE FROM net_leases WHERE network_id = ?').run(n.id);
+        this.#db.sql.prepare('DELETE FROM networks WHERE id = ?').run(n.id);
+      });
+      this.#events?.record('network', 'destroy', n.id, { name: n.name, type: 'bridge' });
+    }
+    return nets.length;
+  }
+
   /** Removes every user network without endpoints; returns their names. */
   async prune(): Promise<string[]> {
     const out: string[] = [];
     for (const n of this.#all()) {
-      if (n.isDefault || this.#endpointsOf(n.id).length > 0) continue;
+      if (n.isDefault || this.#endpointsOf(n.id).length > 0 || this.#configuredUsers(n).length > 0) continue;
       await this.remove(n.id);
       out.push(n.name);
     }
@@ -438,14 +481,21 @@ export class NetworkService {
       .run();
     const eps = this.#allEndpoints();
     const ifs = new Set(eps.map((e) => e.hostIf));
+    const nets = this.#all();
+    // Other state roots may run networks on this host too: only objects tied to this root's bridges and subnets
+    // are ours to judge. (Every object is recorded before it is made and deleted before its record, so nothing of
+    // ours can exist without a record naming its bridge.)
+    const bridges = new Set(nets.map((n) => n.bridge));
+    const subnets = nets.map((n) => parseCidr(n.subnet));
     const steps: NetStep[] = [];
     for (const name of hostIfs) {
-      if (!ifs.has(name)) steps.push({ op: 'ip', ns: 'host', line: `link del ${name}` });
+      if (!ifs.has(name) && bridges.has(this.#driver.masterOf(name) ?? '')) {
+        steps.push({ op: 'ip', ns: 'host', line: `link del ${name}` });
+      }
     }
     const sandboxOwners = new Set(eps.map((e) => e.ownerId));
     for (const f of files)
       if (!sandboxOwners.has(f)) steps.push({ op: 'netns-remove', path: path.join(this.#netnsDir, f) });
-    const nets = this.#all();
     const netIds = new Set(nets.map((n) => n.id));
     for (const id of dnsKnown) {
       if (!netIds.has(id) || !eps.some((e) => e.networkId === id)) this.#driver.dns.stop(id);
@@ -456,17 +506,10 @@ export class NetworkService {
       const netTags = new Set(nets.map((n) => netTag(n.id)));
       for (const r of await this.#driver.taggedRules()) {
         const tag = /--comment (hbx-(?:net|ep):[0-9a-f]+)/.exec(r.line)?.[1];
-        if (tag && !epTags.has(tag) && !netTags.has(tag)) {
+        if (tag && !epTags.has(tag) && !netTags.has(tag) && ruleIsOurs(r.line, bridges, subnets)) {
           steps.push({ op: 'rule', table: r.table, line: r.line.replace(/^-A /, '-D ') });
         }
       }
-      const bridges = new Set(nets.map((n) => n.bridge));
-      try {
-        for (const name of fs.readdirSync('/sys/class/net')) {
-          if (/^hbr-[0-9a-f]{11}$/.test(name) && !bridges.has(name))
-            steps.push({ op: 'ip', ns: 'host', line: `link del ${name}` });
-        }
-      } catch {}
     }
     if (steps.length > 0) await this.#driver.apply({ steps: sortSteps(steps) }, { loose: true });
   }
@@ -782,3 +825,11 @@ function sortSteps(steps: NetStep[]): NetStep[] {
 }
 
 export type { NetPlan };
+
+/** Whether a tagged rule belongs to this root: it names one of our bridges, or DNATs into one of our subnets. */
+function ruleIsOurs(line: string, bridges: ReadonlySet<string>, subnets: readonly Subnet[]): boolean {
+  const dev = /(?:^|\s)-[io] (\S+)/.exec(line)?.[1];
+  if (dev && bridges.has(dev)) return true;
+  const to = /--to-destination (\d+\.\d+\.\d+\.\d+)/.exec(line)?.[1];
+  return to !== undefined && subnets.some((s) => contains(s, parseIPv4(to)));
+}

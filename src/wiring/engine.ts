@@ -31,6 +31,8 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
     db,
     events,
     driver: new LinuxNetworkDriver({ dnsDir: path.join(layout.runRoot, 'dns') }),
+    // Built below; asked only when a network is removed.
+    configuredUsers: (n) => containers.configuredOn(n),
   });
   const runtime = new ConmonRuncRuntime({
     runcRoot: layout.runcRoot,

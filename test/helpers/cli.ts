@@ -1,3 +1,5 @@
+// First: re-runs this test file inside a private network namespace (see the module).
+import './private-netns.ts';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,30 +1,30 @@
-import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { REPO } from './cli.ts';
-
-/** Set by the outer run: this process is the copy inside the private namespaces. */
-export const INSIDE_PRIVATE_NETNS = process.env.HBX_PRIVATE_NETNS === '1';
+import { fileURLToPath } from 'node:url';
 
 /**
- * Re-runs a test file under `unshare --net --mount`: its own network namespace with only `lo`, so no link, rule or
- * packet of the test can reach the host's networks. /sys is remounted to show this namespace's links (the network
- * layer reads /sys/class/net), with the cgroup hierarchies moved over so that runc still finds them
- * (scripts/in-private-netns.sh).
+ * Every black-box test file runs in its own network namespace (only `lo`, no route out) and mount namespace, so no
+ * bridge, veth, rule, DNS server or packet a test makes can reach the host's networks — a mistake cannot leak.
+ *
+ * Importing this module does it: as root, outside such a namespace, it runs the very same test process again under
+ * scripts/in-private-netns.sh with the same arguments and stdio (node's test runner reads the copy's report as if
+ * it were this process's) and exits with its status. /sys is remounted in there to show the namespace's links
+ * (the network layer reads /sys/class/net), with the cgroup hierarchies moved over so that runc still finds them.
  */
-export function runFileInPrivateNetns(file: string, timeoutMs = 300_000): void {
-  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const r = spawnSync(
-    'bash',
-    [
-      path.join(REPO, 'scripts', 'in-private-netns.sh'),
-      process.execPath,
-      '--test',
-      '--test-reporter=spec',
-      file,
-    ],
-    { env: { ...env, HBX_PRIVATE_NETNS: '1' }, encoding: 'utf8', timeout: timeoutMs },
-  );
-  console.log(r.stdout, r.stderr);
-  assert.equal(r.status, 0, 'the suite inside the private network namespace failed');
+export const INSIDE_PRIVATE_NETNS = process.env.HBX_PRIVATE_NETNS === '1';
+
+const script = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'scripts',
+  'in-private-netns.sh',
+);
+
+if (!INSIDE_PRIVATE_NETNS && process.getuid?.() === 0) {
+  const r = spawnSync('bash', [script, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, HBX_PRIVATE_NETNS: '1' },
+  });
+  process.exit(r.status ?? 1);
 }

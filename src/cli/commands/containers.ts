@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { parseInteger } from '../../core/container/parse.ts';
 import { statusText } from '../../core/container/status-text.ts';
-import { commandLine } from '../../core/container/views.ts';
+import { commandLine, networkModeView } from '../../core/container/views.ts';
 import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { humanDuration, parseGoDuration } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
@@ -486,7 +486,10 @@ async function listContainers(ctx: CliContext, engine: Engine, flags: PsFlags): 
         Mounts: r.config.mounts
           .map((m) => ('source' in m && m.type === 'volume' ? m.source : m.target))
           .join(','),
-        Networks: r.config.networkMode === 'loopback' ? 'default' : r.config.networkMode,
+        Networks:
+          r.config.networkMode === 'bridge'
+            ? (r.config.networks?.map((n) => n.network) ?? ['bridge']).join(',')
+            : networkModeView(r.config),
         Size: '',
         LocalVolumes: String(r.config.mounts.filter((m) => m.type === 'volume').length),
       };

@@ -41,6 +41,29 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
       }
     });
 
+  system
+    .command('reset')
+    .description('Remove every container, network, volume and image, and the state root itself')
+    .option('-f, --force', 'do not ask for confirmation')
+    .action(async (opts: { force?: boolean }) => {
+      const layout = ctx.layout();
+      if (!opts.force) {
+        if (!ctx.stdin.isTTY) {
+          throw new FailedPreconditionError('system reset needs --force when stdin is not a terminal');
+        }
+        ctx.stdout.write(
+          `WARNING! This will remove all containers, networks, volumes and images under ${layout.root}\nAre you sure you want to continue? [y/N] `,
+        );
+        const answer = await readAnswer(ctx.stdin);
+        if (!/^y(es)?$/i.test(answer.trim())) return;
+      }
+      const { resetEngine } = await import('../../engine/reset.ts');
+      const done = await resetEngine(await ctx.engine(), layout);
+      ctx.stdout.write(
+        `Removed ${done.containers} containers, ${done.networks} networks, ${done.volumes} volumes, ${done.images} images\n`,
+      );
+    });
+
   const info = async (opts: { format: string }) => {
     const format = outputFormat(opts.format);
     const data = await collectInfo(ctx);
@@ -221,4 +244,15 @@ function checkTable(report: PrerequisiteReport): string {
   const install = installCommand(report, 'all');
   if (install) out += `To install the missing packages: ${install}\n`;
   return out;
+}
+
+/** One line from a terminal. */
+function readAnswer(stdin: NodeJS.ReadStream): Promise<string> {
+  return new Promise((resolve) => {
+    stdin.setEncoding('utf8');
+    stdin.once('data', (d) => {
+      stdin.pause();
+      resolve(String(d));
+    });
+  });
 }

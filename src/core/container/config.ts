@@ -24,9 +24,12 @@ export interface ContainerConfig {
   restart: RestartPolicy;
   /**
    * none/loopback: a private network namespace with only `lo`; host: the host's; bridge: attached to the hyperbox
-   * networks in `networks` (docker's default `bridge` when empty) through the network layer.
+   * networks in `networks` (docker's default `bridge` when empty) through the network layer; container: joins the
+   * network namespace of the container `networkContainer` (docker's `--network container:NAME`), which must run.
    */
-  networkMode: 'none' | 'host' | 'loopback' | 'bridge';
+  networkMode: 'none' | 'host' | 'loopback' | 'bridge' | 'container';
+  /** Full id of the container whose network namespace `container` mode joins (resolved at create, as docker). */
+  networkContainer?: string;
   networks?: Array<{ network: string; ip?: string; mac?: string; aliases?: string[] }>;
   /** Parsed -p values (core/network/ports.ts); -P adds every EXPOSEd port at start. */
   publish?: Array<{ hostIp: string; hostPort: number; containerPort: number; proto: 'tcp' | 'udp' }>;

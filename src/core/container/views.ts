@@ -84,7 +84,7 @@ export function inspectView(
     ProcessLabel: '',
     AppArmorProfile: '',
     HostConfig: {
-      NetworkMode: cfg.networkMode === 'loopback' ? 'default' : cfg.networkMode,
+      NetworkMode: networkModeView(cfg),
       RestartPolicy: { Name: cfg.restart.name, MaximumRetryCount: cfg.restart.maximumRetryCount },
       AutoRemove: cfg.autoRemove,
       Privileged: cfg.privileged,
@@ -165,4 +165,10 @@ export function inspectView(
     },
     NetworkSettings: { Networks: {}, Ports: {}, IPAddress: '' },
   };
+}
+
+/** docker's HostConfig.NetworkMode text: `container:<id>` for a joined namespace, `default` for the old loopback. */
+export function networkModeView(cfg: Pick<ContainerConfig, 'networkMode' | 'networkContainer'>): string {
+  if (cfg.networkMode === 'container') return `container:${cfg.networkContainer}`;
+  return cfg.networkMode === 'loopback' ? 'default' : cfg.networkMode;
 }

@@ -129,6 +129,14 @@ export class LinuxNetworkDriver implements NetworkDriver {
     }
   }
 
+  masterOf(name: string): string | undefined {
+    try {
+      return path.basename(fs.readlinkSync(`/sys/class/net/${name}/master`));
+    } catch {
+      return undefined;
+    }
+  }
+
   async taggedRules(): Promise<{ table: 'nat' | 'filter'; line: string }[]> {
     const out: { table: 'nat' | 'filter'; line: string }[] = [];
     let table = '';

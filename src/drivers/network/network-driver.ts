@@ -22,6 +22,8 @@ export interface NetworkDriver {
   presentChains(): Promise<Set<string>>;
   /** Host interfaces whose name is hbx + 8 hex (our veth ends). */
   hostInterfaces(): string[];
+  /** The bridge a host interface is enslaved to, if any. */
+  masterOf(name: string): string | undefined;
   /** Every rule line (iptables-save form, with its table) carrying an hbx-* comment tag. */
   taggedRules(): Promise<{ table: 'nat' | 'filter'; line: string }[]>;
   /** Whether a host socket for this port can be bound right now (nobody listens on it). */

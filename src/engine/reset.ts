@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+import type { Layout } from '../core/paths.ts';
+import type { Engine } from './engine.ts';
+
+export interface ResetSummary {
+  containers: number;
+  networks: number;
+  volumes: number;
+  images: number;
+}
+
+/**
+ * `system reset` (podman's): every workload, network, volume and image of this state root removed through the
+ * engine — so that each goes with its kernel objects (mounts, bridges, rules, DNS servers) — and then the root's
+ * directories themselves. Workloads first: networks and volumes are in use until they are gone.
+ */
+export async function resetEngine(engine: Engine, layout: Layout): Promise<ResetSummary> {
+  const containers = engine.containers.store.all();
+  for (const c of containers) await engine.containers.remove(c.id, { force: true, volumes: true });
+  const networks = await engine.networks.removeAll();
+  const volumes = engine.volumes.list();
+  for (const v of volumes) engine.volumes.remove(v.Name, { force: true });
+  const images = await engine.images.list({ all: true });
+  for (const i of images) await engine.images.remove(i.id, { force: true }).catch(() => undefined);
+  await engine.images.gc();
+  engine.close();
+  for (const dir of [layout.runRoot, layout.root]) fs.rmSync(dir, { recursive: true, force: true });
+  return { containers: containers.length, networks, volumes: volumes.length, images: images.length };
+}
