@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 import { INSIDE_PRIVATE_NETNS } from './helpers/private-netns.ts';
@@ -184,5 +186,152 @@ if (!INSIDE_PRIVATE_NETNS) {
         assert.equal(out, 'twin\n', `over ${n}`);
       }
     });
+
+    it('joins the default bridge without --network, and reaches its own published port (hairpin)', () => {
+      serve('self', ['-p', '18090:80']);
+      const inspect = JSON.parse(t.ok(['inspect', 'self']))[0];
+      assert.deepEqual(Object.keys(inspect.NetworkSettings.Networks), ['bridge']);
+      const gateway = inspect.NetworkSettings.Networks.bridge.Gateway;
+      assert.match(gateway, /^\d+\.\d+\.\d+\.\d+$/);
+      const out = t.ok(['exec', 'self', 'sh', '-c', `${GET} | nc -w 3 ${gateway} 18090 | tail -1`]);
+      assert.equal(out, 'self\n');
+      t.ok(['rm', '-f', 'self']);
+    });
+
+    it("shares another container's namespace with --network container:NAME", () => {
+      serve('owner', ['--network', 'app']);
+      const ownerIp = t.ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'owner']).trim();
+      const out = t.ok([
+        'run',
+        '--rm',
+        '--network',
+        'container:owner',
+        'busybox:1',
+        'sh',
+        '-c',
+        `ip -4 -o addr show eth0 | grep -o '${ownerIp}/'; hostname; ${GET} | nc -w 3 127.0.0.1 80 | tail -1`,
+      ]);
+      const ownerHost = t.ok(['exec', 'owner', 'hostname']).trim();
+      assert.equal(out, `${ownerIp}/\n${ownerHost}\nowner\n`);
+      const conflict = t.run([
+        'run',
+        '--rm',
+        '--network',
+        'container:owner',
+        '-p',
+        '80',
+        'busybox:1',
+        'true',
+      ]);
+      assert.equal(conflict.status, 125);
+      assert.match(conflict.stderr, /conflicting options: port publishing/);
+      t.ok(['stop', '-t', '0', 'owner']);
+      const stopped = t.run(['run', '--rm', '--network', 'container:owner', 'busybox:1', 'true']);
+      assert.notEqual(stopped.status, 0);
+      assert.match(stopped.stderr, /non running container: owner/);
+      t.ok(['rm', 'owner']);
+      const missing = t.run(['run', '--rm', '--network', 'container:nosuch', 'busybox:1', 'true']);
+      assert.equal(missing.status, 125);
+      assert.match(missing.stderr, /nosuch/);
+    });
+
+    it('refuses to remove a network a stopped container is configured on, and the default one', () => {
+      t.ok(['network', 'create', 'parked']);
+      t.ok(['create', '--name', 'sleeper', '--network', 'parked', 'busybox:1', 'true']);
+      const inUse = t.run(['network', 'rm', 'parked']);
+      assert.equal(inUse.status, 1);
+      assert.match(inUse.stderr, /network parked is in use by container sleeper/);
+      t.ok(['rm', 'sleeper']);
+      t.ok(['network', 'rm', 'parked']);
+      const predefined = t.run(['network', 'rm', 'bridge']);
+      assert.equal(predefined.status, 1);
+      assert.match(predefined.stderr, /bridge is a pre-defined network and cannot be removed/);
+      const unknown = t.run(['run', '--rm', '--network', 'nosuch', 'busybox:1', 'true']);
+      assert.equal(unknown.status, 125);
+      assert.match(unknown.stderr, /network nosuch not found/);
+    });
+
+    /** What of this root's networking is on the host now: veths, rules, namespace files, leases. */
+    const footprint = () => {
+      const links = spawnSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }).stdout;
+      const rules = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout;
+      let netns: string[] = [];
+      try {
+        netns = fs.readdirSync(path.join(t.root, 'run', 'netns'));
+      } catch {}
+      return {
+        veths: links.split('\n').filter((l) => /hbx[0-9a-f]{8}/.test(l)).length,
+        endpointRules: rules.split('\n').filter((l) => /hbx-ep:/.test(l)).length,
+        netns: netns.length,
+      };
+    };
+
+    it('cleans up after a crashed container monitor: no veth, rule, namespace or lease remains', () => {
+      const before = footprint();
+      serve('crashy', ['--network', 'app', '-p', '18081:80']);
+      const during = footprint();
+      assert.equal(during.veths, before.veths + 1);
+      assert.equal(during.netns, before.netns + 1);
+      assert.ok(during.endpointRules > before.endpointRules);
+      // The monitor and the container die without anyone to clean up after them (as in an engine crash).
+      killWithMonitor('crashy');
+      assert.match(t.ok(['ps', '-a', '--filter', 'name=crashy', '--format', '{{.Status}}']), /^Exited/);
+      assert.deepEqual(footprint(), before);
+      const leases = JSON.parse(t.ok(['network', 'inspect', 'app']))[0].Containers;
+      assert.ok(!Object.values(leases).some((c) => (c as { Name: string }).Name === 'crashy'));
+      // The port is free again: another container takes it.
+      serve('heir', ['--network', 'app', '-p', '18081:80']);
+      t.ok(['rm', '-f', 'heir', 'crashy']);
+    });
+
+    it('reconciles after a host reboot: stale records go, and networks come back on the next start', () => {
+      const others = t.ok(['ps', '-aq']).split('\n').filter(Boolean);
+      if (others.length) t.ok(['rm', '-f', ...others]);
+      serve('booted', ['--network', 'app', '-p', '18082:80']);
+      const id = inspectId('booted');
+      // A reboot: every process, link, rule and run-time file is gone; the state root's records remain.
+      killWithMonitor('booted');
+      for (const dns of spawnSync('pgrep', ['-f', `${t.root}/run/dns`], { encoding: 'utf8' }).stdout.split(
+        '\n',
+      ))
+        if (dns) process.kill(Number(dns), 'SIGKILL');
+      for (const l of fs.readdirSync('/sys/class/net')) {
+        if (/^(hbx|hbr-)/.test(l)) spawnSync('ip', ['link', 'del', l]);
+      }
+      spawnSync('sh', ['-c', 'iptables-save | grep -v hbx- | iptables-restore']);
+      for (const f of fs.readdirSync(path.join(t.root, 'run', 'netns'))) {
+        spawnSync('umount', [path.join(t.root, 'run', 'netns', f)]);
+      }
+      spawnSync('umount', ['-R', path.join(t.root, 'containers', id, 'rootfs')]);
+      fs.rmSync(path.join(t.root, 'run'), { recursive: true, force: true });
+      assert.match(t.ok(['ps', '-a', '--filter', 'name=booted', '--format', '{{.Status}}']), /^Exited/);
+      assert.deepEqual(footprint(), { veths: 0, endpointRules: 0, netns: 0 });
+      t.ok(['start', 'booted']);
+      const out = t.ok([
+        'run',
+        '--rm',
+        '--network',
+        'app',
+        'busybox:1',
+        'sh',
+        '-c',
+        `${GET} | nc -w 3 booted 80 | tail -1`,
+      ]);
+      assert.equal(out, 'booted\n');
+      t.ok(['rm', '-f', 'booted']);
+    });
+
+    const inspectId = (name: string) => t.ok(['inspect', '-f', '{{.Id}}', name]).trim();
+
+    /** SIGKILL for a container's process and its monitor: nobody is left to clean up after it. */
+    const killWithMonitor = (name: string) => {
+      const pid = Number(t.ok(['inspect', '-f', '{{.State.Pid}}', name]).trim());
+      const monitor = Number(
+        spawnSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim(),
+      );
+      process.kill(monitor, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
+      spawnSync('sleep', ['0.3']);
+    };
   });
 }

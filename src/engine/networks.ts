@@ -830,6 +830,6 @@ export type { NetPlan };
 function ruleIsOurs(line: string, bridges: ReadonlySet<string>, subnets: readonly Subnet[]): boolean {
   const dev = /(?:^|\s)-[io] (\S+)/.exec(line)?.[1];
   if (dev && bridges.has(dev)) return true;
-  const to = /--to-destination (\d+\.\d+\.\d+\.\d+)/.exec(line)?.[1];
+  const to = /(?:--to-destination|-s) (\d+\.\d+\.\d+\.\d+)/.exec(line)?.[1];
   return to !== undefined && subnets.some((s) => contains(s, parseIPv4(to)));
 }

@@ -127,7 +127,9 @@ test('attach and detach plans', () => {
       'ip[sandbox] link set eth0 up',
       'ip[sandbox] route add default via 10.77.0.1 dev eth0',
       'ip[host] link set hbxbbbbbbbb master hbr-aaaaaaaaaaa mtu 1500 up',
+      'ip[host] link set hbxbbbbbbbb type bridge_slave hairpin on',
       'iptables -t nat -A HBX-PORTS -p tcp -m tcp --dport 8080 -m comment --comment hbx-ep:bbbbbbbbbbbb -j DNAT --to-destination 10.77.0.2:80',
+      'iptables -t nat -A HBX-POSTROUTING -s 10.77.0.2/32 -d 10.77.0.2/32 -p tcp -m tcp --dport 80 -m comment --comment hbx-ep:bbbbbbbbbbbb -j MASQUERADE',
     ].join('\n'),
   );
   const internal = attachPlan({
@@ -141,6 +143,7 @@ test('attach and detach plans', () => {
   assert.doesNotMatch(renderPlan(internal), /route add default|link set lo/);
   const down = renderPlan(detachPlan(ep, { removeSandbox: '/n' }));
   assert.match(down, /-D HBX-PORTS .*--dport 8080/);
+  assert.match(down, /-D HBX-POSTROUTING -s 10\.77\.0\.2\/32 .*MASQUERADE/);
   assert.match(down, /link del hbxbbbbbbbb\nnetns-remove \/n$/);
 });
 

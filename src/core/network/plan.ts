@@ -103,14 +103,22 @@ export function bridgeDownPlan(n: NetworkRecord): NetPlan {
 }
 
 function portRules(e: EndpointRecord): { table: 'nat'; spec: string }[] {
-  return e.ports.map((p: PortBinding) => {
+  const tag = `-m comment --comment ${epTag(e.id)}`;
+  return e.ports.flatMap((p: PortBinding) => {
     const dst = p.hostIp === '0.0.0.0' ? '' : `-d ${p.hostIp}/32 `;
-    return {
-      table: 'nat',
-      spec:
-        `${CHAINS.ports} ${dst}-p ${p.proto} -m ${p.proto} --dport ${p.hostPort} -m comment --comment ${epTag(e.id)} ` +
-        `-j DNAT --to-destination ${e.address}:${p.containerPort}`,
-    };
+    const match = `-p ${p.proto} -m ${p.proto}`;
+    return [
+      {
+        table: 'nat' as const,
+        spec: `${CHAINS.ports} ${dst}${match} --dport ${p.hostPort} ${tag} -j DNAT --to-destination ${e.address}:${p.containerPort}`,
+      },
+      // Hairpin: the container reaching its own published port comes back through the bridge port it left by;
+      // without a new source its reply would skip the reverse NAT.
+      {
+        table: 'nat' as const,
+        spec: `${CHAINS.postrouting} -s ${e.address}/32 -d ${e.address}/32 ${match} --dport ${p.containerPort} ${tag} -j MASQUERADE`,
+      },
+    ];
   });
 }
 
@@ -145,7 +153,11 @@ export function attachPlan(a: AttachInput): NetPlan {
   if (a.defaultRoute && !n.internal) {
     steps.push({ op: 'ip', ns: 'sandbox', line: `route add default via ${n.gateway} dev ${e.ifname}` });
   }
-  steps.push({ op: 'ip', ns: 'host', line: `link set ${e.hostIf} master ${n.bridge} mtu ${n.mtu} up` });
+  steps.push(
+    { op: 'ip', ns: 'host', line: `link set ${e.hostIf} master ${n.bridge} mtu ${n.mtu} up` },
+    // Frames may leave by the port they came in on: a container reaching itself through a published port.
+    { op: 'ip', ns: 'host', line: `link set ${e.hostIf} type bridge_slave hairpin on` },
+  );
   for (const r of portRules(e)) steps.push({ op: 'rule', table: r.table, line: `-A ${r.spec}` });
   return { sandbox: { path: a.sandboxPath, create: a.createSandbox }, steps };
 }
