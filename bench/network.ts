@@ -6,7 +6,7 @@ import { runcRunner } from './startup.ts';
 export const description =
   'bridge networking: run --rm on the default bridge vs raw runc; iperf3 container-to-container vs host loopback';
 
-/** At most this many times raw runc for `run --rm --network bridge busybox true` (podman measures 12.6x here). */
+/** At most this many times raw runc for `run --rm busybox true` on the default bridge network (podman measures 12.6x here). */
 const TARGET_RATIO = 3.0;
 
 export async function run(ctx: BenchContext): Promise<void> {
@@ -43,7 +43,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const gbps = (bps: number) => `${(bps / 1e9).toFixed(2)} Gbit/s`;
   ctx.log(`  runc run /bin/true                                median ${runcMedian.toFixed(1)} ms`);
   ctx.log(
-    `  hyperbox run --rm --network bridge busybox true   median ${figures.bridgeRunMedianMs.toFixed(1)} ms`,
+    `  hyperbox run --rm busybox true (default bridge)   median ${figures.bridgeRunMedianMs.toFixed(1)} ms`,
   );
   ctx.log(
     `  ratio hyperbox (bridge) / runc                    ${ratio.toFixed(2)}x (target <= ${TARGET_RATIO}x)`,

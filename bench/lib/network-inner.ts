@@ -17,7 +17,7 @@ function hb(args: string[]): string {
 
 function timedRun(): number {
   const t = performance.now();
-  hb(['run', '--rm', '--network', 'bridge', 'busybox:1', 'true']);
+  hb(['run', '--rm', 'busybox:1', 'true']); // the default network: bridge
   return performance.now() - t;
 }
 
