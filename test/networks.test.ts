@@ -284,6 +284,28 @@ if (!INSIDE_PRIVATE_NETNS) {
       t.ok(['rm', '-f', 'heir', 'crashy']);
     });
 
+    it('leaves nothing behind when a start fails after the network was set up', () => {
+      const before = footprint();
+      const r = t.run([
+        'run',
+        '-d',
+        '--name',
+        'broken',
+        '--network',
+        'app',
+        '-p',
+        '18083:80',
+        'busybox:1',
+        '/nosuch',
+      ]);
+      assert.equal(r.status, 127, r.stderr);
+      assert.deepEqual(footprint(), before);
+      const leases = JSON.parse(t.ok(['network', 'inspect', 'app']))[0].Containers;
+      assert.ok(!Object.values(leases).some((c) => (c as { Name: string }).Name === 'broken'));
+      serve('taker', ['--network', 'app', '-p', '18083:80']);
+      t.ok(['rm', '-f', 'taker', 'broken']);
+    });
+
     it('reconciles after a host reboot: stale records go, and networks come back on the next start', () => {
       const others = t.ok(['ps', '-aq']).split('\n').filter(Boolean);
       if (others.length) t.ok(['rm', '-f', ...others]);
