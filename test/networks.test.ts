@@ -277,8 +277,7 @@ if (!INSIDE_PRIVATE_NETNS) {
       killWithMonitor('crashy');
       assert.match(t.ok(['ps', '-a', '--filter', 'name=crashy', '--format', '{{.Status}}']), /^Exited/);
       assert.deepEqual(footprint(), before);
-      const leases = JSON.parse(t.ok(['network', 'inspect', 'app']))[0].Containers;
-      assert.ok(!Object.values(leases).some((c) => (c as { Name: string }).Name === 'crashy'));
+      assert.ok(!holdsLease('app', 'crashy'));
       // The port is free again: another container takes it.
       serve('heir', ['--network', 'app', '-p', '18081:80']);
       t.ok(['rm', '-f', 'heir', 'crashy']);
@@ -300,8 +299,7 @@ if (!INSIDE_PRIVATE_NETNS) {
       ]);
       assert.equal(r.status, 127, r.stderr);
       assert.deepEqual(footprint(), before);
-      const leases = JSON.parse(t.ok(['network', 'inspect', 'app']))[0].Containers;
-      assert.ok(!Object.values(leases).some((c) => (c as { Name: string }).Name === 'broken'));
+      assert.ok(!holdsLease('app', 'broken'));
       serve('taker', ['--network', 'app', '-p', '18083:80']);
       t.ok(['rm', '-f', 'taker', 'broken']);
     });
@@ -344,6 +342,11 @@ if (!INSIDE_PRIVATE_NETNS) {
     });
 
     const inspectId = (name: string) => t.ok(['inspect', '-f', '{{.Id}}', name]).trim();
+
+    const holdsLease = (network: string, name: string): boolean =>
+      Object.values(JSON.parse(t.ok(['network', 'inspect', network]))[0].Containers).some(
+        (c) => (c as { Name: string }).Name === name,
+      );
 
     /** SIGKILL for a container's process and its monitor: nobody is left to clean up after it. */
     const killWithMonitor = (name: string) => {
