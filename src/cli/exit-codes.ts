@@ -20,6 +20,7 @@ export function exitCodeFor(code: ErrorCode, context: 'run' | 'other'): number {
     case 'CannotExecute':
       return 126;
     case 'InvalidArgument':
+    case 'ResourceExhausted':
       return 125;
     default:
       // docker run/create/start report every other failure as 125; other commands as 1.

@@ -4,8 +4,10 @@ import { layoutFor } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
 import type { Engine } from '../engine/engine.ts';
 import { registerContainerCommands } from './commands/containers.ts';
+import { registerHostCommands } from './commands/host.ts';
 import { registerImageCommands } from './commands/images.ts';
 import { registerNetworkCommands } from './commands/networks.ts';
+import { registerVmCommands } from './commands/vms.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
 import { registerSystemCommands } from './commands/system.ts';
 import { registerVolumeCommands } from './commands/volumes.ts';
@@ -54,7 +56,9 @@ export async function runCli(argv: string[]): Promise<number> {
   registerRegistryCommands(program, ctx);
   registerVolumeCommands(program, ctx);
   registerNetworkCommands(program, ctx);
+  registerVmCommands(program, ctx);
   registerSystemCommands(program, ctx);
+  registerHostCommands(program, ctx);
   let context: 'run' | 'other' = 'other';
   program.hook('preAction', (_this, action) => {
     if (['run', 'create', 'start'].includes(action.name())) context = 'run';

@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'Unauthenticated'
   // A container's process could not be started: docker exits 127 / 126 for these.
   | 'CommandNotFound'
-  | 'CannotExecute';
+  | 'CannotExecute'
+  // A dedicated resource (CPUs, memory, disk in the ledger) has not enough left for a reservation.
+  | 'ResourceExhausted';
 
 export class HyperboxError extends Error {
   readonly code: ErrorCode;
@@ -80,6 +82,12 @@ export class CommandNotFoundError extends HyperboxError {
 export class CannotExecuteError extends HyperboxError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CannotExecute', message, options);
+  }
+}
+
+export class ResourceExhaustedError extends HyperboxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ResourceExhausted', message, options);
   }
 }
 

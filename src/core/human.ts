@@ -41,6 +41,18 @@ export function humanBinarySize(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 2).replace(/\.00$/, '')}${units[unit]}`;
 }
 
+/** Binary units without trailing zeros, for sizes people typed (1G, 1.5G): "1GiB", "2.5GiB", "64MiB". */
+export function shortBinarySize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number(value.toFixed(2))}${units[unit]}`;
+}
+
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)?$/i;
 
 /** Parses docker's RAMInBytes sizes: 512, 64m, 1g, 1.5G, 100k (binary multiples). Throws on anything else. */

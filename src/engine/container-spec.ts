@@ -24,6 +24,8 @@ export async function prepareSpec(opts: {
   hostname: string;
   volumeDirs: Map<string, string>;
   netnsPath?: string;
+  /** The CPUs to confine a container without its own --cpuset-cpus to (the ledger's shared pool). */
+  sharedCpuset?: string;
 }): Promise<OciSpec> {
   const { rec, paths } = opts;
   const [passwd, group] = await Promise.all([
@@ -39,7 +41,13 @@ export async function prepareSpec(opts: {
   }
   return buildSpec({
     id: rec.id,
-    config: { ...rec.config, hostname: opts.hostname },
+    config: {
+      ...rec.config,
+      hostname: opts.hostname,
+      ...(opts.sharedCpuset && !rec.config.resources.cpusetCpus
+        ? { resources: { ...rec.config.resources, cpusetCpus: opts.sharedCpuset } }
+        : {}),
+    },
     image: opts.imageConfig,
     user,
     rootfs: paths.rootfs,

@@ -7,6 +7,7 @@ import { stateClause } from '../core/container/status-text.ts';
 import { inspectView } from '../core/container/views.ts';
 import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { generateName, newId, shortId, validateName } from '../core/ids.ts';
+import { formatCpuList, parseCpuList } from '../core/ledger/cpu-list.ts';
 import { portMapView, publishAllRequests } from '../core/network/ports.ts';
 import { DEFAULT_NETWORK } from '../core/network/types.ts';
 import type { Layout } from '../core/paths.ts';
@@ -23,6 +24,7 @@ import { type ContainerStatsSample, sampleStats } from './container-stats.ts';
 import { type ContainerRecord, ContainerStore } from './container-store.ts';
 import type { EventLog } from './events.ts';
 import type { ImageService } from './images.ts';
+import type { ContainerCpuPool } from './ledger.ts';
 import type { NetworkService } from './networks.ts';
 import { ANONYMOUS_LABEL, type VolumeService } from './volumes.ts';
 
@@ -54,6 +56,8 @@ export interface ContainerServiceDeps {
   runtime: OciRuntime;
   /** argv prefix that runs this CLI (node + main.ts), for the monitor's exit command. */
   selfCommand: string[];
+  /** Keeps containers off VMs' dedicated CPUs (the ledger); absent, containers may use every CPU. */
+  cpuPool?: ContainerCpuPool;
 }
 
 /**
@@ -103,6 +107,7 @@ export class ContainerService {
       mounts,
       ...this.#resolveNetworkRefs(req.config),
     };
+    this.#checkCpuset(config);
     const rec: ContainerRecord = {
       id,
       name,
@@ -219,6 +224,29 @@ export class ContainerService {
     }
   }
 
+  /** A --cpuset-cpus onto a VM's dedicated CPU is refused (at create, and again at start: a VM may have come since). */
+  #checkCpuset(config: Pick<ContainerConfig, 'resources'>): void {
+    const cpuset = config.resources.cpusetCpus;
+    if (cpuset && this.#d.cpuPool) this.#d.cpuPool.checkCpuset(parseCpuList(cpuset, '--cpuset-cpus'));
+  }
+
+  /**
+   * Moves running containers that have no cpuset of their own onto the shared pool (after a VM reserved CPUs, so
+   * that its CPUs become its own at once, not only for containers started later). Returns the containers moved.
+   */
+  async confineToSharedCpus(): Promise<string[]> {
+    const shared = this.#d.cpuPool?.containerCpus();
+    if (!shared) return [];
+    const moved: string[] = [];
+    for (const rec of this.store.all()) {
+      if (rec.state.status !== 'running' && rec.state.status !== 'paused') continue;
+      if (rec.config.resources.cpusetCpus) continue;
+      await this.#d.runtime.updateCpuset(rec.id, formatCpuList(shared));
+      moved.push(rec.id);
+    }
+    return moved;
+  }
+
   #rootArgs(): string[] {
     return this.#d.layout.rootOption ? ['--root', this.#d.layout.rootOption] : [];
   }
@@ -258,6 +286,8 @@ export class ContainerService {
     const netnsPath =
       joined?.netnsPath ??
       (await this.#setUpNetwork(rec, p, hostname, Object.keys(image.config.ExposedPorts ?? {})));
+    this.#checkCpuset(rec.config);
+    const shared = rec.config.resources.cpusetCpus ? undefined : this.#d.cpuPool?.containerCpus();
     const spec = await prepareSpec({
       rec,
       paths: p,
@@ -265,6 +295,7 @@ export class ContainerService {
       hostname,
       volumeDirs,
       ...(netnsPath ? { netnsPath } : {}),
+      ...(shared ? { sharedCpuset: formatCpuList(shared) } : {}),
     });
     fs.writeFileSync(path.join(p.bundle, 'config.json'), JSON.stringify(spec));
   }

@@ -1,7 +1,9 @@
 import type { ContainerService } from './containers.ts';
 import type { EventLog } from './events.ts';
 import type { ImageService } from './images.ts';
+import type { Ledger } from './ledger.ts';
 import type { NetworkService } from './networks.ts';
+import type { VmService } from './vms.ts';
 import type { VolumeService } from './volumes.ts';
 
 /**
@@ -14,5 +16,9 @@ export interface Engine {
   readonly volumes: VolumeService;
   readonly networks: NetworkService;
   readonly events: EventLog;
+  /** Dedicated CPUs, memory and disk of VMs (built on first use: it reads the host). */
+  readonly ledger: Ledger;
+  /** Virtual machines under QEMU (with their base images: `vms.images`). */
+  readonly vms: VmService;
   close(): void;
 }

@@ -1,6 +1,6 @@
 import type { Database } from '../drivers/store/database.ts';
 
-export type EventType = 'container' | 'image' | 'volume' | 'network';
+export type EventType = 'container' | 'image' | 'volume' | 'network' | 'vm';
 
 export interface EngineEvent {
   type: EventType;

@@ -39,6 +39,8 @@ import {
   type NetPlan,
   type NetStep,
   netTag,
+  tapAttachPlan,
+  tapIfName,
 } from '../core/network/plan.ts';
 import {
   checkClashes,
@@ -434,6 +436,42 @@ export class NetworkService {
     await this.#detach(this.#endpointsOfOwner(ownerId), true, ownerId);
   }
 
+  /**
+   * A VM's NICs, at `vm start`: leases addresses (kind 'vm') from the same IPAM as containers, makes one tap per
+   * network (hbxt + 8 hex) enslaved to its bridge, publishes ports on the first network with the same DNAT rules,
+   * and puts the VM's name in the networks' DNS. QEMU then opens the taps by name. On failure all is undone.
+   */
+  async attachTaps(req: {
+    ownerId: string;
+    ownerName: string;
+    hostname: string;
+    networks: NetworkAttachment[];
+    publish?: PortRequest[];
+  }): Promise<EndpointRecord[]> {
+    const nets = req.networks.map((w) =>
+      w.network === DEFAULT_NETWORK ? this.ensureDefault() : this.#get(w.network),
+    );
+    if (new Set(nets.map((n) => n.id)).size !== nets.length)
+      throw new InvalidArgumentError('a network is listed twice');
+    if (this.#endpointsOfOwner(req.ownerId).length > 0) await this.detachTaps(req.ownerId);
+    const ports = await this.#choosePorts(req.publish ?? []);
+    const eps = this.#lease({ ...req, kind: 'vm' }, nets, req.networks, ports, 0);
+    try {
+      for (const n of nets) await this.#bringUp(n);
+      await this.#driver.apply({ steps: sortSteps(eps.flatMap((e, i) => tapAttachPlan(nets[i]!, e).steps)) });
+      for (const n of nets) if (!n.isDefault) await this.#updateDns(n);
+    } catch (err) {
+      await this.detachTaps(req.ownerId);
+      throw err;
+    }
+    return eps;
+  }
+
+  /** At VM stop, crash and rm: taps, rules, leases and DNS entries of the VM. Idempotent. */
+  async detachTaps(ownerId: string): Promise<void> {
+    await this.#detach(this.#endpointsOfOwner(ownerId), false, ownerId);
+  }
+
   endpoints(ownerId: string): EndpointRecord[] {
     return this.#endpointsOfOwner(ownerId);
   }
@@ -595,7 +633,7 @@ export class NetworkService {
           aliases: n.isDefault ? [] : (w.aliases ?? []),
           address,
           mac: w.mac ? parseMac(w.mac) : macForAddress(ip),
-          hostIf: hostIfName(id),
+          hostIf: req.kind === 'vm' ? tapIfName(id) : hostIfName(id),
           ifname,
           ports: i === 0 ? ports : [],
           created: Date.now(),

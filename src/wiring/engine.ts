@@ -3,14 +3,21 @@ import path from 'node:path';
 import type { Layout } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
 import { LinuxNetworkDriver } from '../drivers/network/linux.ts';
+import { findQemu, hostTscKhz } from '../drivers/qemu/host.ts';
+import { QemuImg } from '../drivers/qemu/qemu-img.ts';
 import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
+import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
 import type { Engine } from '../engine/engine.ts';
 import { EventLog } from '../engine/events.ts';
 import { ImageService } from '../engine/images.ts';
+import type { Ledger } from '../engine/ledger.ts';
 import { NetworkService } from '../engine/networks.ts';
+import { VmImageService } from '../engine/vm-images.ts';
+import { VmService } from '../engine/vms.ts';
 import { VolumeService } from '../engine/volumes.ts';
+import { containerCpuPool, createLedger } from './ledger.ts';
 import { registryOptionsFrom } from './registry-options.ts';
 import { selfCommand } from './self.ts';
 
@@ -23,6 +30,7 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
   }
   const db = new Database(layout.db);
+  let ledger: Ledger | undefined;
   const events = new EventLog(db);
   const images = new ImageService({ layout, db, events, registry: registryOptionsFrom(process.env) });
   const volumes = new VolumeService({ layout, db, events });
@@ -32,7 +40,7 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
     events,
     driver: new LinuxNetworkDriver({ dnsDir: path.join(layout.runRoot, 'dns') }),
     // Built below; asked only when a network is removed.
-    configuredUsers: (n) => containers.configuredOn(n),
+    configuredUsers: (n) => [...containers.configuredOn(n), ...vms.configuredOn(n)],
   });
   const runtime = new ConmonRuncRuntime({
     runcRoot: layout.runcRoot,
@@ -47,10 +55,31 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
     networks,
     runtime,
     selfCommand: selfCommand(),
+    cpuPool: containerCpuPool(db, () => getLedger()),
+  });
+  const getLedger = (): Ledger => {
+    ledger ??= createLedger(layout, db);
+    return ledger;
+  };
+  const qemuImg = new QemuImg();
+  const vms: VmService = new VmService({
+    layout,
+    db,
+    events,
+    networks,
+    ledger: getLedger,
+    qemuImg,
+    host: {
+      qemuBinary: () => findQemu(),
+      hostTscKhz: () => hostTscKhz(),
+      accelerator: () => acceleratorFor(layout),
+    },
+    images: new VmImageService({ layout, db, qemuImg, events, inUse: (name) => vms.usingImage(name) }),
   });
   mark('engine: built');
   await containers.reconcile();
-  await networks.reconcile((id) => containers.holdsNetwork(id));
+  await vms.reconcile();
+  await networks.reconcile((id) => containers.holdsNetwork(id) || vms.holdsNetwork(id));
   mark('engine: reconciled');
   return {
     images,
@@ -58,6 +87,10 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
     volumes,
     networks,
     events,
+    get ledger() {
+      return getLedger();
+    },
+    vms,
     close: () => db.close(),
   };
 }

@@ -189,4 +189,23 @@ export function hostIfName(hash: string): string {
   return `hbx${hash.slice(0, 8)}`;
 }
 
-export const HOST_IF_RE = /^hbx[0-9a-f]{8}$/;
+/** The tap of a VM's NIC: hbxt + 8 hex, told apart from containers' veths at a glance. */
+export function tapIfName(hash: string): string {
+  return `hbxt${hash.slice(0, 8)}`;
+}
+
+/** Our host-side links: containers' veth ends and VMs' taps. */
+export const HOST_IF_RE = /^hbxt?[0-9a-f]{8}$/;
+
+/**
+ * A VM's attachment: a persistent tap in the host's namespace (QEMU opens it by name with script=no), enslaved to
+ * the bridge; then the same DNAT rules as a container's. Detach is `detachPlan`: deleting the tap is enough.
+ */
+export function tapAttachPlan(n: NetworkRecord, e: EndpointRecord): NetPlan {
+  const steps: NetStep[] = [
+    { op: 'ip', ns: 'host', line: `tuntap add dev ${e.hostIf} mode tap` },
+    { op: 'ip', ns: 'host', line: `link set ${e.hostIf} master ${n.bridge} mtu ${n.mtu} up` },
+  ];
+  for (const r of portRules(e)) steps.push({ op: 'rule', table: r.table, line: `-A ${r.spec}` });
+  return { steps };
+}

@@ -20,7 +20,7 @@ export interface NetworkDriver {
   hostRoutes(): Subnet[];
   /** "table:chain" for every HBX-* chain present. */
   presentChains(): Promise<Set<string>>;
-  /** Host interfaces whose name is hbx + 8 hex (our veth ends). */
+  /** Host interfaces named hbx + 8 hex (our veth ends) or hbxt + 8 hex (VM taps). */
   hostInterfaces(): string[];
   /** The bridge a host interface is enslaved to, if any. */
   masterOf(name: string): string | undefined;

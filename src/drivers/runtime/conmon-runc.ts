@@ -104,6 +104,10 @@ export class ConmonRuncRuntime implements OciRuntime {
     await this.#runc.run(['resume', id]);
   }
 
+  async updateCpuset(id: string, cpus: string): Promise<void> {
+    await this.#runc.run(['update', '--cpuset-cpus', cpus, id]);
+  }
+
   async state(id: string): Promise<RuntimeState | undefined> {
     let out: string;
     try {

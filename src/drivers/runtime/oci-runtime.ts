@@ -29,6 +29,8 @@ export interface OciRuntime {
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
+  /** Moves a running container to other CPUs (`runc update --cpuset-cpus`): its cgroup's cpuset changes live. */
+  updateCpuset(id: string, cpus: string): Promise<void>;
   /** runc's view: undefined when runc does not know the id. */
   state(id: string): Promise<RuntimeState | undefined>;
   /** The host pids of every process in the container (runc ps). */

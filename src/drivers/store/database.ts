@@ -19,6 +19,20 @@ export class Database {
   }
 
   transaction<T>(fn: () => T): T {
+    // Nested (a service calling another inside its own transaction, e.g. a VM's record and its ledger
+    // reservation): a savepoint, so the inner part rolls back alone and the whole commits as one.
+    if (this.sql.isTransaction) {
+      this.sql.exec('SAVEPOINT hbx_nested');
+      try {
+        const result = fn();
+        this.sql.exec('RELEASE hbx_nested');
+        return result;
+      } catch (err) {
+        this.sql.exec('ROLLBACK TO hbx_nested');
+        this.sql.exec('RELEASE hbx_nested');
+        throw err;
+      }
+    }
     this.sql.exec('BEGIN IMMEDIATE');
     try {
       const result = fn();

@@ -90,4 +90,30 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX net_leases_by_owner ON net_leases(owner_id);
   `,
+  `
+  CREATE TABLE ledger_reservations (
+    owner_id TEXT PRIMARY KEY,        -- the VM's id
+    owner_name TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- vm
+    cpus TEXT NOT NULL,               -- JSON array of dedicated logical CPU numbers
+    memory_bytes INTEGER NOT NULL,
+    disk_bytes INTEGER NOT NULL,
+    overcommitted INTEGER NOT NULL,   -- 1 when admitted only thanks to the overcommit policy
+    created_at INTEGER NOT NULL
+  );
+  `,
+  `
+  CREATE TABLE vms (
+    id TEXT PRIMARY KEY,              -- 64 hex
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    config TEXT NOT NULL,             -- JSON VmConfig (core/vm/config.ts)
+    state TEXT NOT NULL               -- JSON VmState (core/vm/state.ts)
+  );
+  CREATE TABLE vm_images (
+    name TEXT PRIMARY KEY,            -- a base image for --image, stored as vm-images/<name>.qcow2
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL                 -- JSON VmImageRecord (engine/vm-images.ts)
+  );
+  `,
 ];

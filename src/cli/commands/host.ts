@@ -1,0 +1,119 @@
+import type { Command } from 'commander';
+import { isActive } from '../../core/container/state.ts';
+import { hostView } from '../../core/host/host-view.ts';
+import { plan, roomNow } from '../../core/ledger/plan.ts';
+import {
+  DEFAULT_CONTAINER_PROFILE,
+  DEFAULT_VM_PROFILE,
+  type PlanHostSpec,
+  parseContainerProfile,
+  parseHostSpec,
+  parseOvercommit,
+  parseReserve,
+  parseVmProfile,
+} from '../../core/ledger/plan-input.ts';
+import { readHostFacts, readStorage } from '../../drivers/host/host-inventory.ts';
+import { acceleratorFor } from '../../engine/accelerator.ts';
+import { readLedgerPolicy } from '../../engine/engine-config.ts';
+import type { CliContext } from '../context.ts';
+import { hostText, useColour } from '../host-picture.ts';
+import { type PlanReport, planText } from '../plan-text.ts';
+
+/**
+ * `hyperbox host`: the host's inventory and who holds its CPUs, memory and disk; `hyperbox plan`: how many VMs
+ * (and, for contrast, containers) fit on this host or a hypothetical one.
+ */
+export function registerHostCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('host')
+    .description('Show the host: CPU topology, accelerator, memory, storage, and who holds each CPU')
+    .option('--json', 'print one JSON object')
+    .option('--probe', 'probe KVM again with a test boot instead of using the cached verdict')
+    .action(async (opts: { json?: boolean; probe?: boolean }) => {
+      const layout = ctx.layout();
+      const engine = await ctx.engine();
+      const ledger = engine.ledger;
+      const facts = readHostFacts('/');
+      const accelerator = await acceleratorFor(layout, { reprobe: opts.probe === true });
+      const running = engine.containers.store.all().filter((r) => isActive(r.state.status));
+      const avail = ledger.availability();
+      const view = hostView({
+        ...facts,
+        accelerator,
+        storage: readStorage(layout.root),
+        policy: ledger.policy,
+        hostReserved: ledger.hostReservedCpus(),
+        reservations: ledger.list(),
+        diskForVms: { reservable: avail.disk.reservable },
+        containers: running.map((r) => ({
+          ...(r.config.resources.nanoCpus ? { nanoCpus: r.config.resources.nanoCpus } : {}),
+          ...(r.config.resources.memory ? { memoryBytes: r.config.resources.memory } : {}),
+        })),
+      });
+      if (opts.json) ctx.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+      else
+        ctx.stdout.write(hostText(view, { colour: useColour(ctx.stdout), width: ctx.stdout.columns || 100 }));
+    });
+
+  program
+    .command('plan')
+    .description(
+      'How many VMs fit on this host (or a hypothetical one), which resource binds, and how many containers',
+    )
+    .option(
+      '--host <spec>',
+      'a hypothetical host: cores=4,threads=2,memory=16G,disk=500G[,sockets=1] (default: this host)',
+    )
+    .option('--vm <profile>', 'VM profile: cpus=N,memory=SIZE,disk=SIZE (default cpus=1,memory=1G,disk=10G)')
+    .option(
+      '--reserve <spec>',
+      "host reserve: cpus=N,memory=SIZE,disk=SIZE (default: engine.json's, else 1,1G,10G)",
+    )
+    .option('--overcommit <ratios>', "cpu=R,memory=R, from 1 (none) up (default: engine.json's, else none)")
+    .option('--container <profile>', 'container profile: cpus=X,memory=SIZE (default cpus=0.1,memory=64M)')
+    .option('--json', 'print one JSON object')
+    .action(
+      async (opts: {
+        host?: string;
+        vm?: string;
+        reserve?: string;
+        overcommit?: string;
+        container?: string;
+        json?: boolean;
+      }) => {
+        const layout = ctx.layout();
+        const policy = readLedgerPolicy(layout);
+        const vm = opts.vm !== undefined ? parseVmProfile(opts.vm) : DEFAULT_VM_PROFILE;
+        const reserve =
+          opts.reserve !== undefined ? parseReserve(opts.reserve, policy.hostReserve) : policy.hostReserve;
+        const overcommit =
+          opts.overcommit !== undefined
+            ? parseOvercommit(opts.overcommit, policy.overcommit)
+            : policy.overcommit;
+        const container =
+          opts.container !== undefined ? parseContainerProfile(opts.container) : DEFAULT_CONTAINER_PROFILE;
+        let host: PlanReport['host'];
+        let now: PlanReport['now'];
+        if (opts.host !== undefined) {
+          const spec = parseHostSpec(opts.host);
+          host = { ...spec, logicalCpus: spec.sockets * spec.cores * spec.threads, source: 'hypothetical' };
+        } else {
+          const ledger = (await ctx.engine()).ledger;
+          const t = readHostFacts('/').topology;
+          const live: PlanHostSpec = {
+            sockets: t.sockets,
+            cores: Math.round(t.physicalCores / t.sockets),
+            threads: t.threadsPerCore,
+            memoryBytes: ledger.host.memoryBytes,
+            diskBytes: ledger.host.diskBytes,
+          };
+          host = { ...live, logicalCpus: ledger.host.cpus.length, source: 'live' };
+          // "Now" is the ledger's own view: its policy (engine.json), whatever --reserve/--overcommit ask.
+          now = { vms: ledger.list().length, ...roomNow(ledger.availability(), vm) };
+        }
+        const result = plan({ host, vm, reserve, overcommit, container });
+        const report: PlanReport = { host, vm, reserve, overcommit, ...result, ...(now ? { now } : {}) };
+        ctx.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : planText(report));
+      },
+    );
+}

@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { UnavailableError } from '../../core/errors.ts';
+import type { ProcessIdentity } from '../../core/vm/state.ts';
+
+/**
+ * Starts QEMU detached from the CLI: in a new session (setsid), stdio to a log file, under a waiter — a POSIX shell
+ * that stays QEMU's parent only to write its exit status to `exitFile` when it ends (a shell costs ~1 MiB, and a
+ * QEMU with no parent of ours would leave a crash without a reason). Neither process is a child the CLI waits for:
+ * the VM outlives every hyperbox process, and the next command reads the exit file.
+ */
+const WAITER = 'f=$1; shift; "$@"; s=$?; echo "$s" > "$f.tmp" && mv "$f.tmp" "$f"';
+
+export interface LaunchRequest {
+  readonly qemu: string;
+  readonly argv: readonly string[];
+  /** QEMU's stdout and stderr. */
+  readonly logFile: string;
+  readonly exitFile: string;
+  /** The -pidfile QEMU writes and the -qmp socket it creates: launch returns once both exist. */
+  readonly pidFile: string;
+  readonly qmpSocket: string;
+  readonly timeoutMs?: number;
+}
+
+export interface Launched {
+  readonly qemu: ProcessIdentity;
+  readonly waiter: ProcessIdentity;
+}
+
+export async function launchQemu(req: LaunchRequest): Promise<Launched> {
+  for (const f of [req.exitFile, req.pidFile, req.qmpSocket]) fs.rmSync(f, { force: true });
+  const log = fs.openSync(req.logFile, 'a', 0o600);
+  let waiterPid: number | undefined;
+  try {
+    const child = spawn(
+      '/bin/sh',
+      ['-c', WAITER, 'hyperbox-vm-waiter', req.exitFile, req.qemu, ...req.argv],
+      {
+        detached: true,
+        stdio: ['ignore', log, log],
+      },
+    );
+    child.unref();
+    waiterPid = child.pid;
+    if (waiterPid === undefined) throw new UnavailableError(`cannot start ${req.qemu}`);
+  } finally {
+    fs.closeSync(log);
+  }
+  const waiterStart = processStartTime(waiterPid);
+  const deadline = Date.now() + (req.timeoutMs ?? 10_000);
+  for (;;) {
+    const pid = readPidFile(req.pidFile);
+    if (pid !== undefined && fs.existsSync(req.qmpSocket)) {
+      const startTime = processStartTime(pid);
+      if (startTime !== undefined && waiterStart !== undefined)
+        return { qemu: { pid, startTime }, waiter: { pid: waiterPid, startTime: waiterStart } };
+    }
+    if (fs.existsSync(req.exitFile)) {
+      throw new UnavailableError(`QEMU failed to start: ${lastComplaint(req.logFile) ?? 'no message'}`);
+    }
+    if (Date.now() > deadline) {
+      if (pid !== undefined) killIfSame({ pid, startTime: processStartTime(pid) ?? -1 });
+      throw new UnavailableError(`QEMU did not create its QMP socket within ${req.timeoutMs ?? 10_000} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function readPidFile(file: string): number | undefined {
+  try {
+    const n = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last line QEMU wrote that is not a warning, without its program-name prefix. */
+export function lastComplaint(logFile: string): string | undefined {
+  let text = '';
+  try {
+    text = fs.readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/^qemu-system-\w+: /, '').trim())
+    .filter((l) => l !== '' && !l.startsWith('warning:'));
+  return lines.at(-1);
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks after boot); undefined when the process is gone. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z') return undefined; // exited, waiting to be reaped
+    const t = Number(rest[19]);
+    return Number.isFinite(t) ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether this exact process (not a later one that got its pid) still runs. */
+export function isAlive(p: ProcessIdentity | undefined): boolean {
+  return p !== undefined && processStartTime(p.pid) === p.startTime;
+}
+
+/** SIGKILL, only when the pid still names the process we started. */
+export function killIfSame(p: ProcessIdentity, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+  if (!isAlive(p)) return false;
+  try {
+    process.kill(p.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the process is gone; false at the deadline. */
+export async function waitGone(p: ProcessIdentity | undefined, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(p)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+/** The exit status the waiter recorded, if it did. */
+export function readExitFile(file: string): number | undefined {
+  try {
+    const n = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}

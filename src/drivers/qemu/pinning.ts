@@ -1,0 +1,18 @@
+import { runCommand } from '../proc/run.ts';
+
+/**
+ * Pins each vCPU thread to one logical CPU with `taskset -pc CPU TID` (sched_setaffinity of that thread only; Node
+ * has no binding for it). vCPU i goes to cpus[i % cpus.length]. Returns what was done, for inspect.
+ */
+export async function pinVcpus(
+  vcpus: readonly { index: number; threadId: number }[],
+  cpus: readonly number[],
+): Promise<{ index: number; threadId: number; cpu: number }[]> {
+  const out: { index: number; threadId: number; cpu: number }[] = [];
+  for (const v of [...vcpus].sort((a, b) => a.index - b.index)) {
+    const cpu = cpus[v.index % cpus.length]!;
+    await runCommand('taskset', ['-pc', String(cpu), String(v.threadId)]);
+    out.push({ index: v.index, threadId: v.threadId, cpu });
+  }
+  return out;
+}

@@ -1,0 +1,38 @@
+import type { Layout } from '../core/paths.ts';
+import { hostCapacityOf, readHostFacts, readStorage } from '../drivers/host/host-inventory.ts';
+import type { Database } from '../drivers/store/database.ts';
+import { readLedgerPolicy } from '../engine/engine-config.ts';
+import { type ContainerCpuPool, Ledger } from '../engine/ledger.ts';
+
+/**
+ * The ledger of this host for one state root: the live CPUs and memory, the policy from `<root>/engine.json`, and
+ * as disk the space still free under the root plus what VMs already reserved (space promised but maybe not yet
+ * written), so disk reservations never promise more than the file system can still give.
+ */
+export function createLedger(layout: Layout, db: Database): Ledger {
+  const facts = readHostFacts('/');
+  const storage = readStorage(layout.root);
+  const promised = (
+    db.sql.prepare('SELECT COALESCE(SUM(disk_bytes), 0) AS n FROM ledger_reservations').get() as { n: number }
+  ).n;
+  return new Ledger({
+    db,
+    host: hostCapacityOf(facts, { totalBytes: storage.freeBytes + promised }),
+    policy: readLedgerPolicy(layout),
+  });
+}
+
+/**
+ * The ledger as containers see it, cheap when no VM holds anything (one indexed query, no host reading), since
+ * every container create and start asks.
+ */
+export function containerCpuPool(db: Database, ledger: () => Ledger): ContainerCpuPool {
+  const anyReservation = () =>
+    db.sql.prepare('SELECT 1 FROM ledger_reservations LIMIT 1').get() !== undefined;
+  return {
+    containerCpus: () => (anyReservation() ? ledger().containerCpus() : undefined),
+    checkCpuset: (cpus) => {
+      if (anyReservation()) ledger().checkCpuset(cpus);
+    },
+  };
+}
