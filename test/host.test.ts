@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCpuList } from '../src/core/ledger/cpu-list.ts';
 import { layoutFor } from '../src/core/paths.ts';
-import type { Engine } from '../src/engine/engine.ts';
+import type { LocalEngine } from '../src/engine/engine.ts';
 import { createLocalEngine } from '../src/wiring/engine.ts';
 import { privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 
@@ -139,7 +139,7 @@ const skip = privilegedSkipReason() ?? (onlineCpus().length < 2 ? 'needs 2 CPUs'
 
 describe("containers stay off a VM's dedicated CPUs", { skip }, () => {
   let t: TestRoot;
-  let engine: Engine;
+  let engine: LocalEngine;
   let vmCpus: number[] = [];
   let shared: number[] = [];
   before(async () => {

@@ -28,13 +28,13 @@ export async function streamEvents(
   }
   // Without --since, only what happens from now on (docker's behaviour).
   const print = (e: EngineEvent) => ctx.stdout.write(`${formatEvent(e, flags.format)}\n`);
-  const first = engine.events.list(filter.since === undefined ? { ...filter, since: now } : filter);
+  const first = await engine.events.list(filter.since === undefined ? { ...filter, since: now } : filter);
   for (const e of first.events) print(e);
   let lastSeq = first.lastSeq;
   const until = filter.until;
   while (until === undefined || BigInt(Date.now()) * 1_000_000n <= until) {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const next = engine.events.list(filter, lastSeq);
+    const next = await engine.events.list(filter, lastSeq);
     for (const e of next.events) print(e);
     lastSeq = next.lastSeq;
   }

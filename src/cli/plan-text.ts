@@ -1,16 +1,8 @@
 import { shortBinarySize } from '../core/human.ts';
-import { amount, type PlanResult } from '../core/ledger/plan.ts';
-import type { PlanHostSpec, VmProfile } from '../core/ledger/plan-input.ts';
-import type { HostReserve } from '../core/ledger/types.ts';
+import { amount } from '../core/ledger/plan.ts';
+import type { PlanReport } from '../engine/planner.ts';
 
-export interface PlanReport extends PlanResult {
-  host: PlanHostSpec & { logicalCpus: number; source: 'live' | 'hypothetical' };
-  vm: VmProfile;
-  reserve: HostReserve;
-  overcommit: { cpu: number; memory: number };
-  /** On the live host: the VMs already holding reservations and how many more fit now. */
-  now?: { vms: number; moreVms: number; bindingResource: 'cpu' | 'memory' | 'disk' };
-}
+export type { PlanReport };
 
 const b = shortBinarySize;
 

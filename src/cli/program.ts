@@ -2,14 +2,15 @@ import { Command, CommanderError } from 'commander';
 import { asHyperboxError } from '../core/errors.ts';
 import { layoutFor } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine, LocalEngine } from '../engine/engine.ts';
 import { registerContainerCommands } from './commands/containers.ts';
 import { registerHostCommands } from './commands/host.ts';
 import { registerImageCommands } from './commands/images.ts';
 import { registerNetworkCommands } from './commands/networks.ts';
-import { registerVmCommands } from './commands/vms.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
+import { registerServeCommand } from './commands/serve.ts';
 import { registerSystemCommands } from './commands/system.ts';
+import { registerVmCommands } from './commands/vms.ts';
 import { registerVolumeCommands } from './commands/volumes.ts';
 import type { CliContext } from './context.ts';
 import { EXIT_ENGINE, exitCodeFor } from './exit-codes.ts';
@@ -26,15 +27,33 @@ export class ExitStatus extends Error {
 export async function runCli(argv: string[]): Promise<number> {
   mark('cli: loaded');
   let engine: Engine | undefined;
+  let local: LocalEngine | undefined;
   const program = new Command('hyperbox');
   const ctx: CliContext = {
     layout: () => layoutFor(program.opts().root ?? process.env.HYPERBOX_ROOT ?? undefined),
     engine: async () => {
       if (!engine) {
-        const { createLocalEngine } = await import('../wiring/engine.ts');
-        engine = await createLocalEngine(ctx.layout());
+        const { chooseTransport } = await import('./transport.ts');
+        const transport = await chooseTransport({
+          host: program.opts().host,
+          env: process.env,
+          layout: ctx.layout(),
+        });
+        if (transport.kind === 'remote') {
+          const { RemoteEngine } = await import('../client/remote-engine.ts');
+          engine = new RemoteEngine({ socketPath: transport.socketPath });
+        } else {
+          engine = await ctx.localEngine();
+        }
       }
-      return engine;
+      return engine!;
+    },
+    localEngine: async () => {
+      if (!local) {
+        const { createLocalEngine } = await import('../wiring/engine.ts');
+        local = await createLocalEngine(ctx.layout());
+      }
+      return local;
     },
     stdout: process.stdout,
     stderr: process.stderr,
@@ -43,6 +62,10 @@ export async function runCli(argv: string[]): Promise<number> {
   program
     .description('Light-weight containers and heavy-weight virtual machines on one Linux host')
     .option('--root <dir>', 'state root (default /var/lib/hyperbox + /run/hyperbox; env HYPERBOX_ROOT)')
+    .option(
+      '-H, --host <unix:///path>',
+      "the daemon's socket (env HYPERBOX_HOST; default: <run root>/hyperbox.sock when a daemon answers there, else in-process)",
+    )
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -59,6 +82,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerVmCommands(program, ctx);
   registerSystemCommands(program, ctx);
   registerHostCommands(program, ctx);
+  registerServeCommand(program, ctx);
   let context: 'run' | 'other' = 'other';
   program.hook('preAction', (_this, action) => {
     if (['run', 'create', 'start'].includes(action.name())) context = 'run';
@@ -88,6 +112,7 @@ export async function runCli(argv: string[]): Promise<number> {
   } finally {
     mark('cli: done');
     engine?.close();
+    if (local !== engine) local?.close();
   }
 }
 

@@ -14,8 +14,8 @@ export async function printStats(
 ): Promise<void> {
   const records =
     refs.length > 0
-      ? refs.map((r) => engine.containers.get(r))
-      : engine.containers.store.all().filter((r) => flags.all || r.state.status === 'running');
+      ? await Promise.all(refs.map((r) => engine.containers.get(r)))
+      : (await engine.containers.list()).filter((r) => flags.all || r.state.status === 'running');
   const samples = await engine.containers.stats(records.map((r) => r.id));
   const rows = samples.map((s) => ({
     ID: shortId(s.id),

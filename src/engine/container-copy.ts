@@ -160,3 +160,72 @@ function packPath(source: string, name: string, opts: { followTop: boolean }): R
 function entry(p: Pack, header: Partial<Header> & { name: string }): Promise<void> {
   return new Promise((resolve, reject) => p.entry(header, (err) => (err ? reject(err) : resolve())));
 }
+
+/** What docker's archive API says about a path in a container (`X-Docker-Container-Path-Stat`). */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode: permission bits plus 1<<31 for a directory, 1<<27 for a symbolic link. */
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+/**
+ * `GET /containers/{id}/archive`: the stat of `file` inside the container and a tar of it whose top entry is
+ * its base name, handed to `sink` while the container's root is reachable (a stopped one is mounted meanwhile).
+ */
+export async function archiveFromContainer(
+  svc: ContainerService,
+  ref: string,
+  file: string,
+  sink: (stat: ContainerPathStat, tar: Readable | undefined) => Promise<void>,
+  opts: { statOnly: boolean },
+): Promise<void> {
+  const rec = svc.get(ref);
+  await withContainerRoot(svc, rec.id, async (root) => {
+    const source = await resolveInRoot(root, file, `${rec.name}:${file}`);
+    const st = await fsp.lstat(source);
+    const link = st.isSymbolicLink() ? await fsp.readlink(source) : '';
+    const name = path.posix.basename(file) || '/';
+    const stat: ContainerPathStat = {
+      name,
+      size: st.size,
+      // Added, not OR'ed: JavaScript's bitwise operators are 32-bit signed and 1<<31 would turn negative.
+      mode: (st.mode & 0o777) + (st.isDirectory() ? 2 ** 31 : 0) + (st.isSymbolicLink() ? 2 ** 27 : 0),
+      mtime: st.mtime.toISOString(),
+      linkTarget: link,
+    };
+    if (opts.statOnly) return sink(stat, undefined);
+    const top = file.endsWith('/.') ? '' : name === '/' ? '' : name;
+    await sink(stat, packPath(source, top, { followTop: false }));
+  });
+}
+
+/**
+ * `PUT /containers/{id}/archive`: unpacks a tar into the directory `dir` inside the container, through the same
+ * contained extractor as image layers (no entry can land outside the container's root).
+ */
+export async function extractIntoContainer(
+  svc: ContainerService,
+  ref: string,
+  dir: string,
+  tar: NodeJS.ReadableStream,
+): Promise<void> {
+  const rec = svc.get(ref);
+  await withContainerRoot(svc, rec.id, async (root) => {
+    const parts = dir.split('/').filter((x) => x !== '' && x !== '.');
+    const destDir = await resolveDirInRoot(root, parts, { create: false, label: 'destination', entry: dir });
+    if (!destDir) throw new NotFoundError(`Could not find the file ${dir} in container ${rec.name}`);
+    const scratch = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'hbx-cp-'));
+    try {
+      await applyLayer(tar as Readable, destDir, {
+        label: 'cp',
+        preserveOwnership: true,
+        scratchDir: scratch,
+      });
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+}

@@ -26,6 +26,8 @@ export async function prepareSpec(opts: {
   netnsPath?: string;
   /** The CPUs to confine a container without its own --cpuset-cpus to (the ledger's shared pool). */
   sharedCpuset?: string;
+  /** A tty's first size, so that the process never sees 0x0 before the first resize arrives. */
+  consoleSize?: { rows: number; cols: number };
 }): Promise<OciSpec> {
   const { rec, paths } = opts;
   const [passwd, group] = await Promise.all([
@@ -57,6 +59,7 @@ export async function prepareSpec(opts: {
     rlimitCaps: readRlimitCaps(),
     arch: process.arch,
     ...(rec.config.init ? { initPath: TINI } : {}),
+    ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
     swapLimitSupported: swapLimitSupported(),
     hostCapabilities: hostCapabilities(),
     ...(opts.netnsPath ? { netnsPath: opts.netnsPath } : {}),

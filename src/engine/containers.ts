@@ -44,6 +44,8 @@ export interface StartOptions {
   detached: boolean;
   /** Started again by its restart policy: counts in RestartCount. */
   restart?: boolean;
+  /** With a tty: its size from the first byte (docker's ConsoleSize), before any resize can arrive. */
+  consoleSize?: { rows: number; cols: number };
 }
 
 export interface ContainerServiceDeps {
@@ -88,6 +90,11 @@ export class ContainerService {
 
   paths(id: string): ContainerPaths {
     return containerPaths(this.#d.layout, id);
+  }
+
+  /** Every container, newest first. */
+  list(): ContainerRecord[] {
+    return this.store.all();
   }
 
   get(ref: string): ContainerRecord {
@@ -170,7 +177,7 @@ export class ContainerService {
     try {
       await this.#teardown(rec);
       mark('start: teardown done');
-      await this.#prepareRootfs(rec, p);
+      await this.#prepareRootfs(rec, p, opts.consoleSize);
       mark('start: rootfs and spec ready');
       const exitCommand = opts.detached
         ? [...this.#d.selfCommand, ...this.#rootArgs(), 'container', 'cleanup', rec.id]
@@ -235,16 +242,18 @@ export class ContainerService {
    * that its CPUs become its own at once, not only for containers started later). Returns the containers moved.
    */
   async confineToSharedCpus(): Promise<string[]> {
+    const toMove = this.store
+      .all()
+      .filter(
+        (r) =>
+          (r.state.status === 'running' || r.state.status === 'paused') && !r.config.resources.cpusetCpus,
+      );
+    // Asked only when some container must move: with none running, VMs may hold every CPU (a zero host reserve).
+    if (toMove.length === 0) return [];
     const shared = this.#d.cpuPool?.containerCpus();
     if (!shared) return [];
-    const moved: string[] = [];
-    for (const rec of this.store.all()) {
-      if (rec.state.status !== 'running' && rec.state.status !== 'paused') continue;
-      if (rec.config.resources.cpusetCpus) continue;
-      await this.#d.runtime.updateCpuset(rec.id, formatCpuList(shared));
-      moved.push(rec.id);
-    }
-    return moved;
+    for (const rec of toMove) await this.#d.runtime.updateCpuset(rec.id, formatCpuList(shared));
+    return toMove.map((r) => r.id);
   }
 
   #rootArgs(): string[] {
@@ -252,7 +261,11 @@ export class ContainerService {
   }
 
   /** Mounts the root file system, writes /etc files and the OCI bundle's config.json. */
-  async #prepareRootfs(rec: ContainerRecord, p: ContainerPaths): Promise<void> {
+  async #prepareRootfs(
+    rec: ContainerRecord,
+    p: ContainerPaths,
+    consoleSize?: { rows: number; cols: number },
+  ): Promise<void> {
     const lowerDirs = await this.#d.images.lowerDirs(rec.imageId);
     await mountOverlay({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
     const joined = this.#joinedNamespace(rec);
@@ -296,6 +309,7 @@ export class ContainerService {
       volumeDirs,
       ...(netnsPath ? { netnsPath } : {}),
       ...(shared ? { sharedCpuset: formatCpuList(shared) } : {}),
+      ...(consoleSize ? { consoleSize } : {}),
     });
     fs.writeFileSync(path.join(p.bundle, 'config.json'), JSON.stringify(spec));
   }
@@ -403,7 +417,12 @@ export class ContainerService {
         busyPid: process.pid,
       });
     });
-    if (!rec || !claimed) return;
+    if (!rec || !claimed) {
+      // Another hand records this exit (the monitor's exit command, a daemon's exit watcher): wait for its
+      // teardown, so that whoever goes on from here (restart's start) does not race it.
+      await this.#untilSettled(id);
+      return;
+    }
     mark('finalize: claimed');
     try {
       await this.#teardown(rec);
@@ -432,10 +451,24 @@ export class ContainerService {
     }
   }
 
+  /** Until no live process is busy with the container (at most 10 s: a stuck one must not block forever). */
+  async #untilSettled(id: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const busy = this.store.find(id)?.state.busyPid;
+      if (busy === undefined || (busy !== process.pid && !processAlive(busy))) return;
+      await sleep(25);
+    }
+  }
+
   /** The monitor's exit command: record the exit of a container nobody was waiting for. */
   async onExit(id: string): Promise<void> {
     const rec = this.store.find(id);
     if (!rec) return;
+    // Another live process (a daemon's exit watcher, a waiting CLI) is on it. Waiting for it here would hold up the
+    // monitor, which waits for this exit command, while that process's teardown waits for the monitor to go.
+    const busy = rec.state.busyPid;
+    if (busy !== undefined && busy !== process.pid && processAlive(busy)) return;
     const exit = await this.#readExit(rec);
     if (exit) await this.finalize(id, exit);
   }
@@ -732,7 +765,7 @@ export class ContainerService {
   /** The container's output as the monitor logged it; with `follow`, goes on until the container stops. */
   async *logs(
     ref: string,
-    opts: { follow: boolean; tail?: number; sinceMs?: number; untilMs?: number },
+    opts: { follow: boolean; tail?: number; sinceMs?: number; untilMs?: number; signal?: AbortSignal },
   ): AsyncGenerator<LogRecord> {
     const rec = this.store.get(ref);
     const p = this.paths(rec.id);
@@ -742,7 +775,8 @@ export class ContainerService {
     const stopped = async () =>
       (await this.#readExit(rec)) !== undefined ||
       !isActive(this.store.find(rec.id)?.state.status ?? 'exited');
-    for await (const r of followLog(p.log, offset, stopped)) {
+    // The signal ends a follow whose reader went away (a daemon's client), even while the container is quiet.
+    for await (const r of followLog(p.log, offset, stopped, opts.signal)) {
       if (opts.untilMs !== undefined && r.timeMs > opts.untilMs) return;
       yield r;
     }
@@ -892,6 +926,8 @@ async function waitMonitorGone(bundle: string): Promise<void> {
   } catch {
     return;
   }
+  // The monitor waits for its exit command to finish: when we are that command, it cannot go before we do.
+  if (pid === process.ppid) return;
   for (let i = 0; i < 100 && pid > 0 && processAlive(pid, 'conmon'); i++) await sleep(20);
 }
 

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import type { Layout } from '../core/paths.ts';
-import type { Engine } from './engine.ts';
+import type { LocalEngine } from './engine.ts';
 
 export interface ResetSummary {
   containers: number;
+  vms: number;
   networks: number;
   volumes: number;
   images: number;
@@ -14,9 +15,13 @@ export interface ResetSummary {
  * engine — so that each goes with its kernel objects (mounts, bridges, rules, DNS servers) — and then the root's
  * directories themselves. Workloads first: networks and volumes are in use until they are gone.
  */
-export async function resetEngine(engine: Engine, layout: Layout): Promise<ResetSummary> {
+export async function resetEngine(engine: LocalEngine, layout: Layout): Promise<ResetSummary> {
   const containers = engine.containers.store.all();
   for (const c of containers) await engine.containers.remove(c.id, { force: true, volumes: true });
+  // VMs too: their QEMU, taps and reservations, then the base images their disks were cloned from.
+  const vms = engine.vms.list();
+  for (const v of vms) await engine.vms.remove(v.id, { force: true });
+  for (const i of engine.vms.images.list()) engine.vms.images.remove(i.name);
   const networks = await engine.networks.removeAll();
   const volumes = engine.volumes.list();
   for (const v of volumes) engine.volumes.remove(v.Name, { force: true });
@@ -25,5 +30,11 @@ export async function resetEngine(engine: Engine, layout: Layout): Promise<Reset
   await engine.images.gc();
   engine.close();
   for (const dir of [layout.runRoot, layout.root]) fs.rmSync(dir, { recursive: true, force: true });
-  return { containers: containers.length, networks, volumes: volumes.length, images: images.length };
+  return {
+    containers: containers.length,
+    vms: vms.length,
+    networks,
+    volumes: volumes.length,
+    images: images.length,
+  };
 }

@@ -76,6 +76,7 @@ export class VmService {
   readonly #host: VmHost;
   readonly #qemuImg: QemuImg;
   readonly #images: VmImageService | undefined;
+  readonly #onReserved: () => Promise<unknown>;
 
   constructor(opts: {
     layout: Layout;
@@ -87,7 +88,10 @@ export class VmService {
     qemuImg: QemuImg;
     images?: VmImageService;
     events?: EventLog;
+    /** Called once a VM holds CPUs: running containers leave them (containers.confineToSharedCpus). */
+    onReserved?: () => Promise<unknown>;
   }) {
+    this.#onReserved = opts.onReserved ?? (async () => {});
     this.#layout = opts.layout;
     this.#db = opts.db;
     this.#store = new VmStore(opts.db);
@@ -186,6 +190,13 @@ export class VmService {
       await this.#forget(rec);
       throw err;
     }
+    try {
+      await this.#onReserved();
+    } catch (err) {
+      // Running containers could not leave the VM's CPUs (none would be left to them): the VM is not admitted.
+      await this.#forget(rec);
+      throw err;
+    }
     this.#events?.record('vm', 'create', id, { name: config.name });
     return rec;
   }
@@ -222,12 +233,17 @@ export class VmService {
     const rec = this.#db.transaction(() => {
       const r = this.#store.get(ref);
       requireMove(r.name, r.state.status, 'starting');
-      const state: VmState = { status: 'starting', busyPid: process.pid };
+      const state: VmState = {
+        status: 'starting',
+        busyPid: process.pid,
+        ...(r.state.diskInitialized ? { diskInitialized: true } : {}),
+      };
       this.#store.setState(r.id, state);
       return { ...r, state };
     });
     const p = this.paths(rec.id);
     let launched: Awaited<ReturnType<typeof launchQemu>> | undefined;
+    let logStart = 0;
     try {
       const reservation = this.#ledger().get(rec.id);
       if (!reservation)
@@ -274,6 +290,7 @@ export class VmService {
         pidFile: p.pidFile,
         paused: true,
       });
+      logStart = fileSize(p.qemuLog);
       launched = await launchQemu({
         qemu,
         argv,
@@ -303,11 +320,17 @@ export class VmService {
       this.#store.setState(rec.id, state);
       this.#events?.record('vm', 'start', rec.id, { name: rec.name });
       return { ...rec, state };
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
       if (launched) {
         killIfSame(launched.qemu);
         await waitGone(launched.qemu, 5000);
         await waitGone(launched.waiter, 2000);
+        // QEMU that died on its own (a bad kernel, a missing tap) said why in its log, after where this start
+        // began writing: that is the error to show (a SIGKILL from us leaves no line).
+        const complaint = lastComplaint(p.qemuLog, logStart);
+        if (complaint)
+          err = new UnavailableError(`QEMU failed to start VM ${rec.name}: ${complaint}`, { cause: caught });
       }
       await this.#networks.detachTaps(rec.id).catch(() => {});
       fs.rmSync(p.runDir, { recursive: true, force: true });
@@ -393,6 +416,7 @@ export class VmService {
       // No QMP (QEMU hung or gone): the deadline below decides.
     }
     let gone = grace > 0 ? await waitGone(rec.state.qemu, grace) : !isAlive(rec.state.qemu);
+    const poweredOff = gone;
     if (!gone && qmp) {
       await qmp.execute('quit').catch(() => {});
       gone = await waitGone(rec.state.qemu, 2000);
@@ -402,7 +426,10 @@ export class VmService {
       if (rec.state.qemu) killIfSame(rec.state.qemu);
       await waitGone(rec.state.qemu, 5000);
     }
-    return this.#finalize(rec);
+    return this.#finalize(
+      rec,
+      poweredOff ? undefined : `the guest did not power off within ${grace / 1000} s`,
+    );
   }
 
   /** `vm kill`: SIGKILL to QEMU (the very process started, checked by its start time). */
@@ -439,16 +466,17 @@ export class VmService {
   }
 
   /** QEMU is gone: records why, removes the taps, sockets and exit file, frees the record for the next start. */
-  async #finalize(rec: VmRecord): Promise<VmRecord> {
+  async #finalize(rec: VmRecord, hardStop?: string): Promise<VmRecord> {
     const p = this.paths(rec.id);
     // The waiter writes the exit status a moment after QEMU exits.
     await waitGone(rec.state.waiter, 2000);
     const status = readExitFile(p.exitFile);
-    const reason = exitReasonOf({
-      status,
-      requested: rec.state.requested,
-      qemuComplaint: status !== undefined && status !== 0 ? lastComplaint(p.qemuLog) : undefined,
-    });
+    const reason =
+      exitReasonOf({
+        status,
+        requested: rec.state.requested,
+        qemuComplaint: status !== undefined && status !== 0 ? lastComplaint(p.qemuLog) : undefined,
+      }) + (hardStop ? `, hard stop: ${hardStop}` : '');
     await this.#networks.detachTaps(rec.id);
     fs.rmSync(p.runDir, { recursive: true, force: true });
     const { busyPid: _b, requested: _r, qemu: _q, waiter: _w, ...kept } = rec.state;
@@ -636,5 +664,13 @@ function processAliveQuick(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
   }
 }

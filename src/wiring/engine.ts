@@ -9,7 +9,7 @@ import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
 import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { LocalEngine } from '../engine/engine.ts';
 import { EventLog } from '../engine/events.ts';
 import { ImageService } from '../engine/images.ts';
 import type { Ledger } from '../engine/ledger.ts';
@@ -25,7 +25,7 @@ import { selfCommand } from './self.ts';
  * Builds the in-process engine on one state root: the only place that knows which driver implements which
  * interface. Reconciles before handing it out, so every command starts from the truth.
  */
-export async function createLocalEngine(layout: Layout): Promise<Engine> {
+export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
   for (const dir of [layout.root, layout.runRoot, layout.exits, layout.tmp]) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
   }
@@ -75,6 +75,7 @@ export async function createLocalEngine(layout: Layout): Promise<Engine> {
       accelerator: () => acceleratorFor(layout),
     },
     images: new VmImageService({ layout, db, qemuImg, events, inUse: (name) => vms.usingImage(name) }),
+    onReserved: () => containers.confineToSharedCpus(),
   });
   mark('engine: built');
   await containers.reconcile();

@@ -1,6 +1,6 @@
 // First: re-runs this test file inside a private network namespace (see the module).
 import './private-netns.ts';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,11 +25,27 @@ export function privilegedSkipReason(): string | undefined {
   return undefined;
 }
 
+/**
+ * Which transport the CLI under test uses: `local` (in-process engine, the default) or `daemon` (env
+ * HYPERBOX_TEST_TRANSPORT=daemon: each TestRoot runs `hyperbox serve` on its socket, and every command is pointed
+ * at it with HYPERBOX_HOST, so that a daemon that is down fails the test instead of falling back in-process).
+ */
+export const TEST_TRANSPORT: 'local' | 'daemon' =
+  process.env.HYPERBOX_TEST_TRANSPORT === 'daemon' ? 'daemon' : 'local';
+
 /** A private state root with the busybox test image imported as busybox:1; `cleanup` checks for litter. */
 export class TestRoot {
   readonly root: string;
-  constructor() {
+  /** The daemon serving this root in daemon mode. */
+  readonly daemon: ChildProcess | undefined;
+  readonly #env: Record<string, string> = {};
+  constructor(opts: { transport?: 'local' | 'daemon' } = {}) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-test-'));
+    if ((opts.transport ?? TEST_TRANSPORT) === 'daemon') {
+      const socket = path.join(this.root, 'run', 'hyperbox.sock');
+      this.daemon = startDaemon(this.root, socket);
+      this.#env.HYPERBOX_HOST = `unix://${socket}`;
+    }
   }
 
   run(
@@ -40,7 +56,7 @@ export class TestRoot {
       input: opts.input ?? '',
       encoding: 'utf8',
       timeout: opts.timeoutMs ?? 60_000,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...this.#env, ...opts.env },
     });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
@@ -54,7 +70,10 @@ export class TestRoot {
   }
 
   spawn(args: string[]) {
-    return spawn(HYPERBOX, ['--root', this.root, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    return spawn(HYPERBOX, ['--root', this.root, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.#env },
+    });
   }
 
   importBusybox(ref = 'busybox:1'): void {
@@ -65,6 +84,7 @@ export class TestRoot {
   cleanup(): string[] {
     const ids = this.run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
     if (ids.length) this.run(['rm', '-f', '-v', ...ids]);
+    if (this.daemon) stopDaemon(this.daemon);
     // A monitor's exit command may still be finishing for a moment after `rm`: allow it two seconds.
     let litter = litterOf(this.root);
     for (let i = 0; i < 20 && litter.length > 0; i++) {
@@ -73,6 +93,44 @@ export class TestRoot {
     }
     fs.rmSync(this.root, { recursive: true, force: true });
     return litter;
+  }
+}
+
+/** Starts `hyperbox serve` on a root and waits (up to 15 s) until its socket answers. */
+function startDaemon(root: string, socket: string): ChildProcess {
+  const log = path.join(root, 'serve.log');
+  const out = fs.openSync(log, 'a');
+  const child = spawn(HYPERBOX, ['--root', root, 'serve'], { stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  const deadline = Date.now() + 15_000;
+  while (!fs.existsSync(socket)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`hyperbox serve did not come up on ${socket}: ${fs.readFileSync(log, 'utf8')}`);
+    }
+    spawnSync('sleep', ['0.05']);
+  }
+  // A test that dies before cleanup must not leave its daemon behind (nor wait for it: unref).
+  child.unref();
+  process.once('exit', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+/** SIGTERM to the daemon (by its pid) and a wait of up to 10 s for it to be gone. */
+function stopDaemon(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  process.kill(child.pid, 'SIGTERM');
+  for (let i = 0; i < 200; i++) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    } catch {
+      break; // gone
+    }
+    if (/^\d+ \(.*\) Z/.test(stat)) break; // exited, not yet reaped by us
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
 }
 

@@ -1,11 +1,11 @@
 import { type Command, Option } from 'commander';
+import { matchesContainerFilters, parseContainerFilters } from '../../core/container/list-filter.ts';
 import { parseInteger } from '../../core/container/parse.ts';
 import { statusText } from '../../core/container/status-text.ts';
 import { commandLine, networkModeView } from '../../core/container/views.ts';
 import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { humanDuration, parseGoDuration } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
-import type { ContainerRecord } from '../../engine/container-store.ts';
 import type { StartOptions } from '../../engine/containers.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { pumpAttached } from '../attach-io.ts';
@@ -76,7 +76,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
       if (flags.attach || flags.interactive) {
         if (refs.length > 1)
           throw new InvalidArgumentError('you cannot start and attach multiple containers at once');
-        const rec = engine.containers.get(refs[0]!);
+        const rec = await engine.containers.get(refs[0]!);
         const code = await runAttached(ctx, engine, rec.id, {
           stdin: flags.interactive && rec.config.openStdin,
           tty: rec.config.tty,
@@ -195,7 +195,8 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     .description('record the exit of a container (run by its monitor)')
     .argument('<id>')
     .action(async (id: string) => {
-      const engine = await ctx.engine();
+      // In-process always: the monitor runs this when the container exits, with or without a daemon.
+      const engine = await ctx.localEngine();
       await engine.containers.onExit(id);
     });
 
@@ -250,7 +251,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     .argument('<container>')
     .argument('<new-name>')
     .action(async (ref: string, name: string) => {
-      (await ctx.engine()).containers.rename(ref, name);
+      await (await ctx.engine()).containers.rename(ref, name);
     });
 
   program
@@ -445,15 +446,15 @@ async function runAttached(
 
 async function listContainers(ctx: CliContext, engine: Engine, flags: PsFlags): Promise<void> {
   const now = Date.now();
-  let records = engine.containers.store.all();
-  const filters = parseFilters(flags.filter);
+  let records = await engine.containers.list();
+  const filters = parseContainerFilters(flags.filter);
   const showAll =
     flags.all || flags.latest || flags.last !== undefined || filters.has('status') || filters.has('exited');
   if (!showAll)
     records = records.filter(
       (r) => r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting',
     );
-  records = records.filter((r) => matchesFilters(r, filters));
+  records = records.filter((r) => matchesContainerFilters(r, filters));
   if (flags.latest) records = records.slice(0, 1);
   if (flags.last !== undefined) records = records.slice(0, parseInteger(flags.last, '--last', { min: 0 }));
   if (flags.quiet) {
@@ -463,6 +464,7 @@ async function listContainers(ctx: CliContext, engine: Engine, flags: PsFlags): 
   const rows = await Promise.all(
     records.map(async (r) => {
       const image = await engine.images.resolve(r.imageId).catch(() => undefined);
+      const ports = await engine.networks.ports(r.id);
       const cmd = commandLine(r.config, image?.config ?? {}).join(' ');
       return {
         ID: flags.trunc ? shortId(r.id) : r.id,
@@ -475,10 +477,7 @@ async function listContainers(ctx: CliContext, engine: Engine, flags: PsFlags): 
         RunningFor: `${humanDuration(now - r.createdAt)} ago`,
         Status: statusText(r.state, now),
         State: r.state.status,
-        Ports: engine.networks
-          .ports(r.id)
-          .map((b) => `${b.hostIp}:${b.hostPort}->${b.containerPort}/${b.proto}`)
-          .join(', '),
+        Ports: ports.map((b) => `${b.hostIp}:${b.hostPort}->${b.containerPort}/${b.proto}`).join(', '),
         Names: r.name,
         Labels: Object.entries(r.config.labels)
           .map(([k, v]) => `${k}=${v}`)
@@ -511,42 +510,6 @@ async function listContainers(ctx: CliContext, engine: Engine, flags: PsFlags): 
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 2)}…"`;
-}
-
-function parseFilters(filters: string[]): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  const known = ['id', 'name', 'status', 'label', 'exited', 'ancestor'];
-  for (const f of filters) {
-    const eq = f.indexOf('=');
-    if (eq <= 0) throw new InvalidArgumentError(`bad format of filter (expected name=value): ${f}`);
-    const key = f.slice(0, eq);
-    if (!known.includes(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
-    map.set(key, [...(map.get(key) ?? []), f.slice(eq + 1)]);
-  }
-  const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
-  for (const s of map.get('status') ?? []) {
-    if (!statuses.includes(s)) throw new InvalidArgumentError(`invalid filter 'status=${s}'`);
-  }
-  return map;
-}
-
-function matchesFilters(r: ContainerRecord, f: Map<string, string[]>): boolean {
-  const any = (key: string, test: (v: string) => boolean) => !f.has(key) || f.get(key)!.some(test);
-  return (
-    any('id', (v) => r.id.startsWith(v)) &&
-    any('name', (v) => r.name.includes(v.replace(/^\//, ''))) &&
-    any('status', (v) => r.state.status === v) &&
-    any('exited', (v) => r.state.status === 'exited' && String(r.state.exitCode) === v) &&
-    any(
-      'ancestor',
-      (v) => r.config.image === v || r.imageId.replace('sha256:', '').startsWith(v.replace('sha256:', '')),
-    ) &&
-    (!f.has('label') ||
-      f.get('label')!.every((l) => {
-        const eq = l.indexOf('=');
-        return eq < 0 ? l in r.config.labels : r.config.labels[l.slice(0, eq)] === l.slice(eq + 1);
-      }))
-  );
 }
 
 async function inspectAny(engine: Engine, ref: string, type: string | undefined): Promise<unknown> {

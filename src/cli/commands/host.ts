@@ -1,23 +1,12 @@
 import type { Command } from 'commander';
 import { isActive } from '../../core/container/state.ts';
 import { hostView } from '../../core/host/host-view.ts';
-import { plan, roomNow } from '../../core/ledger/plan.ts';
-import {
-  DEFAULT_CONTAINER_PROFILE,
-  DEFAULT_VM_PROFILE,
-  type PlanHostSpec,
-  parseContainerProfile,
-  parseHostSpec,
-  parseOvercommit,
-  parseReserve,
-  parseVmProfile,
-} from '../../core/ledger/plan-input.ts';
 import { readHostFacts, readStorage } from '../../drivers/host/host-inventory.ts';
 import { acceleratorFor } from '../../engine/accelerator.ts';
-import { readLedgerPolicy } from '../../engine/engine-config.ts';
+import { planReport } from '../../engine/planner.ts';
 import type { CliContext } from '../context.ts';
 import { hostText, useColour } from '../host-picture.ts';
-import { type PlanReport, planText } from '../plan-text.ts';
+import { planText } from '../plan-text.ts';
 
 /**
  * `hyperbox host`: the host's inventory and who holds its CPUs, memory and disk; `hyperbox plan`: how many VMs
@@ -31,11 +20,11 @@ export function registerHostCommands(program: Command, ctx: CliContext): void {
     .option('--probe', 'probe KVM again with a test boot instead of using the cached verdict')
     .action(async (opts: { json?: boolean; probe?: boolean }) => {
       const layout = ctx.layout();
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const ledger = engine.ledger;
       const facts = readHostFacts('/');
       const accelerator = await acceleratorFor(layout, { reprobe: opts.probe === true });
-      const running = engine.containers.store.all().filter((r) => isActive(r.state.status));
+      const running = engine.containers.list().filter((r) => isActive(r.state.status));
       const avail = ledger.availability();
       const view = hostView({
         ...facts,
@@ -81,39 +70,12 @@ export function registerHostCommands(program: Command, ctx: CliContext): void {
         container?: string;
         json?: boolean;
       }) => {
-        const layout = ctx.layout();
-        const policy = readLedgerPolicy(layout);
-        const vm = opts.vm !== undefined ? parseVmProfile(opts.vm) : DEFAULT_VM_PROFILE;
-        const reserve =
-          opts.reserve !== undefined ? parseReserve(opts.reserve, policy.hostReserve) : policy.hostReserve;
-        const overcommit =
-          opts.overcommit !== undefined
-            ? parseOvercommit(opts.overcommit, policy.overcommit)
-            : policy.overcommit;
-        const container =
-          opts.container !== undefined ? parseContainerProfile(opts.container) : DEFAULT_CONTAINER_PROFILE;
-        let host: PlanReport['host'];
-        let now: PlanReport['now'];
-        if (opts.host !== undefined) {
-          const spec = parseHostSpec(opts.host);
-          host = { ...spec, logicalCpus: spec.sockets * spec.cores * spec.threads, source: 'hypothetical' };
-        } else {
-          const ledger = (await ctx.engine()).ledger;
-          const t = readHostFacts('/').topology;
-          const live: PlanHostSpec = {
-            sockets: t.sockets,
-            cores: Math.round(t.physicalCores / t.sockets),
-            threads: t.threadsPerCore,
-            memoryBytes: ledger.host.memoryBytes,
-            diskBytes: ledger.host.diskBytes,
-          };
-          host = { ...live, logicalCpus: ledger.host.cpus.length, source: 'live' };
-          // "Now" is the ledger's own view: its policy (engine.json), whatever --reserve/--overcommit ask.
-          now = { vms: ledger.list().length, ...roomNow(ledger.availability(), vm) };
-        }
-        const result = plan({ host, vm, reserve, overcommit, container });
-        const report: PlanReport = { host, vm, reserve, overcommit, ...result, ...(now ? { now } : {}) };
-        ctx.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : planText(report));
+        const { json, ...req } = opts;
+        const report = await planReport(req, {
+          layout: ctx.layout(),
+          ledger: async () => (await ctx.localEngine()).ledger,
+        });
+        ctx.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : planText(report));
       },
     );
 }

@@ -38,7 +38,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
         },
       ) => {
         const engine = await ctx.engine();
-        const n = engine.networks.create({
+        const n = await engine.networks.create({
           name,
           driver: f.driver,
           ...(f.subnet ? { subnet: f.subnet } : {}),
@@ -60,7 +60,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
     .option('--format <format>', "format output: 'table', 'json' or a Go template")
     .action(async (f: { quiet: boolean; trunc: boolean; format?: string }) => {
       const engine = await ctx.engine();
-      const rows = engine.networks.list().map((n) => ({
+      const rows = (await engine.networks.list()).map((n) => ({
         ID: f.trunc ? shortId(n.Id) : n.Id,
         Name: n.Name,
         Driver: n.Driver,
@@ -87,7 +87,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (refs: string[], f: { format?: string }) => {
       const engine = await ctx.engine();
-      const views = refs.map((r) => engine.networks.inspect(r));
+      const views = await Promise.all(refs.map((r) => engine.networks.inspect(r)));
       if (f.format) for (const v of views) ctx.stdout.write(`${renderTemplate(f.format, v)}\n`);
       else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
     });
@@ -130,7 +130,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
     .option('--alias <alias>', 'add a network-scoped alias for the container', collect, [])
     .action(async (ref: string, container: string, f: { ip?: string; alias: string[] }) => {
       const engine = await ctx.engine();
-      const rec = engine.containers.requireRunning(container);
+      const rec = await engine.containers.requireRunning(container);
       await engine.networks.connect(
         ref,
         { id: rec.id, name: rec.name },
@@ -148,7 +148,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
     .option('-f, --force', 'force the container to disconnect from a network', false)
     .action(async (ref: string, container: string) => {
       const engine = await ctx.engine();
-      await engine.networks.disconnect(ref, engine.containers.get(container).id);
+      await engine.networks.disconnect(ref, (await engine.containers.get(container)).id);
     });
 
   program
@@ -158,8 +158,8 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
     .argument('[port]', 'PRIVATE_PORT[/PROTO]')
     .action(async (container: string, port: string | undefined) => {
       const engine = await ctx.engine();
-      const rec = engine.containers.get(container);
-      let lines = formatPortLines(engine.networks.ports(rec.id));
+      const rec = await engine.containers.get(container);
+      let lines = formatPortLines(await engine.networks.ports(rec.id));
       if (port !== undefined) {
         if (!/^\d+(\/(tcp|udp))?$/.test(port))
           throw new InvalidArgumentError(`invalid port "${port}": use PORT[/tcp|udp]`);

@@ -58,9 +58,9 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
         if (!/^y(es)?$/i.test(answer.trim())) return;
       }
       const { resetEngine } = await import('../../engine/reset.ts');
-      const done = await resetEngine(await ctx.engine(), layout);
+      const done = await resetEngine(await ctx.localEngine(), layout);
       ctx.stdout.write(
-        `Removed ${done.containers} containers, ${done.networks} networks, ${done.volumes} volumes, ${done.images} images\n`,
+        `Removed ${done.containers} containers, ${done.vms} VMs, ${done.networks} networks, ${done.volumes} volumes, ${done.images} images\n`,
       );
     });
 

@@ -6,7 +6,7 @@ import { generateName } from '../../core/ids.ts';
 import { parsePublish } from '../../core/network/ports.ts';
 import { parseCpuPinning, type VmBoot, type VmConfig, type VmMachine } from '../../core/vm/config.ts';
 import { vmInspectView, vmListRow } from '../../core/vm/views.ts';
-import type { Engine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/engine.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../program.ts';
 import { formatTable } from '../table.ts';
@@ -152,7 +152,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .option('--memory-prealloc', 'allocate all guest memory at start', false)
     .option('--start', 'start the VM once created', false)
     .action(async (f: CreateFlags) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const name = f.name ?? generateName((n) => engine.vms.list().some((r) => r.name === n));
       const rec = await engine.vms.create({ config: vmConfigFromFlags(f, name) });
       if (f.start) await engine.vms.start(rec.id);
@@ -163,7 +163,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .description('Start one or more VMs')
     .argument('<vms...>')
     .action(async (refs: string[]) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       await eachVm(ctx, refs, (r) => engine.vms.start(r));
     });
 
@@ -172,7 +172,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vms...>')
     .option('-t, --time <seconds>', 'seconds to wait for the guest to power off', '10')
     .action(async (refs: string[], f: { time: string }) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const timeSeconds = stopSeconds(f.time);
       await eachVm(ctx, refs, (r) =>
         engine.vms.stop(r, { ...(timeSeconds !== undefined ? { timeSeconds } : {}) }),
@@ -183,7 +183,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .description('Kill the QEMU of one or more VMs')
     .argument('<vms...>')
     .action(async (refs: string[]) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       await eachVm(ctx, refs, (r) => engine.vms.kill(r));
     });
 
@@ -192,7 +192,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vms...>')
     .option('-t, --time <seconds>', 'seconds to wait for the guest to power off', '10')
     .action(async (refs: string[], f: { time: string }) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const timeSeconds = stopSeconds(f.time);
       await eachVm(ctx, refs, (r) =>
         engine.vms.restart(r, { ...(timeSeconds !== undefined ? { timeSeconds } : {}) }),
@@ -205,7 +205,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vms...>')
     .option('-f, --force', 'kill a running VM first', false)
     .action(async (refs: string[], f: { force: boolean }) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       await eachVm(ctx, refs, (r) => engine.vms.remove(r, { force: f.force }));
     });
 
@@ -221,7 +221,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vms...>')
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (refs: string[], f: { format?: string }) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const views = refs.map((r) => vmInspectView(engine.vms.facts(engine.vms.get(r))));
       if (f.format) for (const v of views) ctx.stdout.write(`${renderTemplate(f.format, v)}\n`);
       else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
@@ -232,7 +232,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vm>')
     .option('-f, --follow', 'follow the log while the VM runs', false)
     .action(async (ref: string, f: { follow: boolean }) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const rec = engine.vms.get(ref);
       await followSerialLog({
         file: engine.vms.paths(rec.id).serialLog,
@@ -247,7 +247,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vm>')
     .option('--detach-keys <keys>', 'key sequence to detach, e.g. ctrl-p,ctrl-q', 'ctrl-p,ctrl-q')
     .action(async (ref: string, f: { detachKeys: string }) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const rec = engine.vms.requireRunning(ref);
       const keys = parseDetachKeys(f.detachKeys);
       if (ctx.stdin.isTTY) ctx.stderr.write(`Connected to VM ${rec.name}; detach with ${f.detachKeys}\r\n`);
@@ -266,7 +266,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vm>')
     .argument('<size>')
     .action(async (ref: string, text: string) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       await engine.vms.resizeDisk(ref, size(text, 'size'));
     });
 
@@ -278,7 +278,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
       .argument('<vm>')
       .argument('<name>')
       .action(async (ref: string, name: string) => {
-        const engine = await ctx.engine();
+        const engine = await ctx.localEngine();
         await engine.vms.snapshot(ref, action, name);
         ctx.stdout.write(`${name}\n`);
       });
@@ -289,7 +289,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vm>')
     .option('--format <format>', "'table' or 'json'")
     .action(async (ref: string, f: { format?: string }) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const list = await engine.vms.snapshots(ref);
       if (f.format === 'json') for (const s of list) ctx.stdout.write(`${JSON.stringify(s)}\n`);
       else
@@ -308,7 +308,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<file>')
     .argument('<name>')
     .action(async (file: string, name: string) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const rec = await engine.vms.images.import(file, name);
       ctx.stdout.write(`${rec.name}\n`);
     });
@@ -318,7 +318,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .description('List base images')
     .option('--format <format>', "'table' or 'json'")
     .action(async (f: { format?: string }) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       const list = engine.vms.images.list();
       if (f.format === 'json') for (const i of list) ctx.stdout.write(`${JSON.stringify(i)}\n`);
       else
@@ -335,13 +335,13 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .description('Remove base images (refused while a VM uses one)')
     .argument('<names...>')
     .action(async (names: string[]) => {
-      const engine = await ctx.engine();
+      const engine = await ctx.localEngine();
       await eachVm(ctx, names, async (n) => engine.vms.images.remove(n));
     });
 }
 
 async function listVms(ctx: CliContext, f: { quiet: boolean; format?: string }): Promise<void> {
-  const engine: Engine = await ctx.engine();
+  const engine: LocalEngine = await ctx.localEngine();
   const now = Date.now();
   const rows = engine.vms.list().map((r) => vmListRow(engine.vms.facts(r), now));
   if (f.quiet) for (const r of rows) ctx.stdout.write(`${r.ID}\n`);

@@ -20,7 +20,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
     .option('-o, --opt <key=value>', 'set driver specific options', collect, [])
     .action(async (name: string | undefined, flags: { driver: string; label: string[]; opt: string[] }) => {
       const engine = await ctx.engine();
-      const v = engine.volumes.create({
+      const v = await engine.volumes.create({
         ...(name ? { name } : {}),
         driver: flags.driver,
         labels: parseLabels(flags.label),
@@ -45,7 +45,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
         else if (key === 'label') filters.label = [...(filters.label ?? []), value];
         else throw new InvalidArgumentError(`invalid filter '${key}'`);
       }
-      const volumes = engine.volumes.list(filters);
+      const volumes = await engine.volumes.list(filters);
       if (flags.quiet) for (const v of volumes) ctx.stdout.write(`${v.Name}\n`);
       else if (flags.format === 'json') for (const v of volumes) ctx.stdout.write(`${JSON.stringify(v)}\n`);
       else if (flags.format && flags.format !== 'table')
@@ -65,7 +65,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (names: string[], flags: { format?: string }) => {
       const engine = await ctx.engine();
-      const views = names.map((n) => engine.volumes.inspect(n));
+      const views = await Promise.all(names.map((n) => engine.volumes.inspect(n)));
       if (flags.format) for (const v of views) ctx.stdout.write(`${renderTemplate(flags.format, v)}\n`);
       else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
     });
@@ -80,7 +80,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
       let failed = false;
       for (const n of names) {
         try {
-          engine.volumes.remove(n, { force: flags.force });
+          await engine.volumes.remove(n, { force: flags.force });
           ctx.stdout.write(`${n}\n`);
         } catch (err) {
           if (names.length === 1) throw err;
@@ -97,7 +97,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
     .option('-f, --force', 'do not prompt for confirmation', false)
     .action(async (flags: { all: boolean }) => {
       const engine = await ctx.engine();
-      const { deleted, spaceReclaimed } = engine.volumes.prune({ all: flags.all });
+      const { deleted, spaceReclaimed } = await engine.volumes.prune({ all: flags.all });
       ctx.stdout.write(
         `${deleted.length ? `Deleted Volumes:\n${deleted.map((d) => `${d}\n`).join('')}\n` : ''}Total reclaimed space: ${humanSize(spaceReclaimed)}\n`,
       );

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.ts';
+import { humanBinarySize } from '../human.ts';
 import { parseCpuList } from '../ledger/cpu-list.ts';
 import { isIPv4 } from '../network/ip.ts';
 import type { PortRequest } from '../network/ports.ts';
@@ -45,6 +46,7 @@ const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 const MIB = 1024 * 1024;
 export const MIN_MEMORY = 32 * MIB;
 export const MAX_CPUS = 255;
+export const MAX_DISK = 1024 ** 5;
 
 /** Checks every field and fills defaults that depend on others; errors name the bad value. */
 export function validateVmConfig(c: VmConfig): VmConfig {
@@ -56,12 +58,19 @@ export function validateVmConfig(c: VmConfig): VmConfig {
     throw new InvalidArgumentError(`invalid hostname "${c.hostname}": letters, digits and '-', up to 63`);
   if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > MAX_CPUS)
     throw new InvalidArgumentError(`invalid --cpus "${c.cpus}": must be an integer 1-${MAX_CPUS}`);
-  if (!Number.isInteger(c.memoryBytes) || c.memoryBytes < MIN_MEMORY || c.memoryBytes % MIB !== 0)
+  if (!Number.isSafeInteger(c.memoryBytes) || c.memoryBytes < MIN_MEMORY || c.memoryBytes % MIB !== 0)
     throw new InvalidArgumentError(
-      `invalid --memory "${c.memoryBytes}" bytes: must be a whole number of MiB, at least 32M`,
+      `invalid --memory ${humanBinarySize(c.memoryBytes)}: must be a whole number of MiB, at least 32M`,
     );
-  if (!Number.isInteger(c.diskBytes) || c.diskBytes < 0 || c.diskBytes % MIB !== 0)
-    throw new InvalidArgumentError(`invalid --disk "${c.diskBytes}" bytes: must be a whole number of MiB`);
+  if (
+    !Number.isSafeInteger(c.diskBytes) ||
+    c.diskBytes < 0 ||
+    c.diskBytes % MIB !== 0 ||
+    c.diskBytes > MAX_DISK
+  )
+    throw new InvalidArgumentError(
+      `invalid --disk ${humanBinarySize(c.diskBytes)}: must be a whole number of MiB, at most 1PiB`,
+    );
   if (c.cpuPinning !== 'auto') {
     if (c.cpuPinning.length !== c.cpus)
       throw new InvalidArgumentError(

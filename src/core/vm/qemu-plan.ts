@@ -138,7 +138,8 @@ export function kernelCmdline(a: {
     parts.push(`ip=${a.nic.address}::${a.nic.gateway}:${netmaskOf(a.nic.prefix)}:${a.hostname}:eth0:off`);
     if (a.nic.dns) parts.push(`hbx.dns=${a.nic.dns}`);
   } else {
-    parts.push(`hbx.hostname=${a.hostname}`);
+    // No address: the same parameter still names the guest (its NIC stays down).
+    parts.push(`ip=::::${a.hostname}:eth0:off`);
   }
   if (a.formatDisk) parts.push('hbx.mkfs=1');
   if (a.append) parts.push(a.append);

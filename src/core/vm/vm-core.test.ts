@@ -42,12 +42,17 @@ describe('VM config', () => {
   });
   it('names the bad value', () => {
     assert.throws(() => validateVmConfig({ ...base, cpus: 0 }), /--cpus "0"/);
-    assert.throws(() => validateVmConfig({ ...base, memoryBytes: 1000 }), /--memory "1000"/);
+    assert.throws(() => validateVmConfig({ ...base, memoryBytes: 1000 }), /--memory 1000B/);
+    assert.throws(() => validateVmConfig({ ...base, diskBytes: 1024 ** 5 * 10 }), /--disk 10240TiB/);
     assert.throws(() => validateVmConfig({ ...base, name: '-x' }), /invalid VM name "-x"/);
     assert.throws(() => validateVmConfig({ ...base, hostname: 'a_b' }), /invalid hostname "a_b"/);
     assert.throws(() => validateVmConfig({ ...base, cpuPinning: [1, 2] }), /lists 2 CPUs but --cpus is 1/);
     assert.throws(
-      () => validateVmConfig({ ...base, publish: [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp' }] }),
+      () =>
+        validateVmConfig({
+          ...base,
+          publish: [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp' }],
+        }),
       /-p needs --network/,
     );
     assert.throws(() => validateVmConfig({ ...base, sshKeys: ['not a key'] }), /not an OpenSSH public key/);
@@ -86,7 +91,11 @@ describe('QEMU plan', () => {
     ])
       assert.ok(joined.includes(want), `missing ${want} in ${joined}`);
     assert.ok(argv.includes('-S'));
-    assert.ok(joined.includes('socket,id=hbx-serial,path=/run/x/console.sock,server=on,wait=off,logfile=/var/x/serial.log'));
+    assert.ok(
+      joined.includes(
+        'socket,id=hbx-serial,path=/run/x/console.sock,server=on,wait=off,logfile=/var/x/serial.log',
+      ),
+    );
     assert.ok(!joined.includes('-cpu host'));
     assert.ok(!joined.includes('prealloc'));
   });
@@ -110,11 +119,23 @@ describe('QEMU plan', () => {
   });
   it('gives the guest its address in the kernel ip= format and tsc_early_khz only under TCG microvm', () => {
     const nic = { address: '10.9.0.2', gateway: '10.9.0.1', prefix: 24, dns: '10.9.0.1' };
-    const tcg = kernelCmdline({ hostname: 'web1', accel: 'tcg', machine: 'microvm', hostTscKhz: 2596134, nic });
+    const tcg = kernelCmdline({
+      hostname: 'web1',
+      accel: 'tcg',
+      machine: 'microvm',
+      hostTscKhz: 2596134,
+      nic,
+    });
     assert.match(tcg, /tsc_early_khz=2596134/);
     assert.match(tcg, /ip=10\.9\.0\.2::10\.9\.0\.1:255\.255\.255\.0:web1:eth0:off/);
     assert.match(tcg, /hbx\.dns=10\.9\.0\.1/);
-    const kvm = kernelCmdline({ hostname: 'web1', accel: 'kvm', machine: 'microvm', hostTscKhz: 2596134, append: 'x=1' });
+    const kvm = kernelCmdline({
+      hostname: 'web1',
+      accel: 'kvm',
+      machine: 'microvm',
+      hostTscKhz: 2596134,
+      append: 'x=1',
+    });
     assert.doesNotMatch(kvm, /tsc_early_khz/);
     assert.ok(kvm.endsWith('x=1'));
     assert.equal(netmaskOf(16), '255.255.0.0');
@@ -145,7 +166,9 @@ describe('cloud-init seed', () => {
       instanceId: 'abc',
       hostname: 'web1',
       sshKeys: ['ssh-ed25519 AAAA me@host'],
-      nics: [{ mac: '02:42:0a:00:00:02', address: '10.9.0.2', prefix: 24, gateway: '10.9.0.1', dns: '10.9.0.1' }],
+      nics: [
+        { mac: '02:42:0a:00:00:02', address: '10.9.0.2', prefix: 24, gateway: '10.9.0.1', dns: '10.9.0.1' },
+      ],
     });
     assert.match(s.metaData, /local-hostname: web1/);
     assert.match(s.networkConfig, /macaddress: "02:42:0a:00:00:02"/);

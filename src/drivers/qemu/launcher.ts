@@ -31,6 +31,7 @@ export interface Launched {
 export async function launchQemu(req: LaunchRequest): Promise<Launched> {
   for (const f of [req.exitFile, req.pidFile, req.qmpSocket]) fs.rmSync(f, { force: true });
   const log = fs.openSync(req.logFile, 'a', 0o600);
+  const logStart = fs.fstatSync(log).size;
   let waiterPid: number | undefined;
   try {
     const child = spawn(
@@ -57,7 +58,9 @@ export async function launchQemu(req: LaunchRequest): Promise<Launched> {
         return { qemu: { pid, startTime }, waiter: { pid: waiterPid, startTime: waiterStart } };
     }
     if (fs.existsSync(req.exitFile)) {
-      throw new UnavailableError(`QEMU failed to start: ${lastComplaint(req.logFile) ?? 'no message'}`);
+      throw new UnavailableError(
+        `QEMU failed to start: ${lastComplaint(req.logFile, logStart) ?? 'no message'}`,
+      );
     }
     if (Date.now() > deadline) {
       if (pid !== undefined) killIfSame({ pid, startTime: processStartTime(pid) ?? -1 });
@@ -77,10 +80,10 @@ function readPidFile(file: string): number | undefined {
 }
 
 /** The last line QEMU wrote that is not a warning, without its program-name prefix. */
-export function lastComplaint(logFile: string): string | undefined {
+export function lastComplaint(logFile: string, fromOffset = 0): string | undefined {
   let text = '';
   try {
-    text = fs.readFileSync(logFile, 'utf8');
+    text = fs.readFileSync(logFile).subarray(fromOffset).toString('utf8');
   } catch {
     return undefined;
   }

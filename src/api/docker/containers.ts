@@ -1,0 +1,193 @@
+import os from 'node:os';
+import { checkContainerFilters, matchesContainerFilters } from '../../core/container/list-filter.ts';
+import { statusText } from '../../core/container/status-text.ts';
+import { commandLine } from '../../core/container/views.ts';
+import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
+import type { ContainerRecord } from '../../engine/container-store.ts';
+import type { LocalEngine } from '../../engine/engine.ts';
+import type { Router } from '../router.ts';
+import type { AttachBroker } from './attach-broker.ts';
+import { Body } from './body.ts';
+import { configFromDockerBody } from './create-config.ts';
+import { boolParam, intParam, parseFilters } from './filters.ts';
+
+/** Container life cycle and queries (streams are in container-io.ts). */
+export function containerRoutes(r: Router, engine: LocalEngine, broker: AttachBroker): void {
+  const c = engine.containers;
+
+  r.add('POST', '/containers/create', async (ex) => {
+    const name = ex.query.get('name') || undefined;
+    const body = new Body(await ex.json());
+    const config = configFromDockerBody(body);
+    const { id, warnings } = await c.create({ ...(name ? { name } : {}), config });
+    const [rows, cols] = body.obj('HostConfig').numbers('ConsoleSize') ?? [];
+    if (config.tty && rows && cols) broker.setConsoleSize(id, { rows, cols });
+    ex.json200({ Id: id, Warnings: warnings }, 201);
+  });
+
+  r.add('GET', '/containers/json', async (ex) => {
+    const filters = checkContainerFilters(parseFilters(ex.query.get('filters')));
+    const all = boolParam(ex.query, 'all');
+    const limit = intParam(ex.query, 'limit');
+    let records = c.store.all();
+    if (!all && !filters.has('status') && !filters.has('exited') && !(limit && limit > 0))
+      records = records.filter((x) => ['running', 'paused', 'restarting'].includes(x.state.status));
+    records = records.filter((x) => matchesContainerFilters(x, filters));
+    if (limit && limit > 0) records = records.slice(0, limit);
+    ex.json200(await Promise.all(records.map((rec) => summary(engine, rec))));
+  });
+
+  r.add('GET', '/containers/:id/json', async (ex) => ex.json200(await c.inspect(ex.params.id!)));
+
+  r.add('POST', '/containers/:id/stop', async (ex) => {
+    const t = intParam(ex.query, 't');
+    const signal = ex.query.get('signal') || undefined;
+    const stopped = await c.stop(ex.params.id!, {
+      ...(t !== undefined ? { timeoutSeconds: t } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    ex.noContent(stopped ? 204 : 304);
+  });
+
+  r.add('POST', '/containers/:id/kill', async (ex) => {
+    await c.kill(ex.params.id!, ex.query.get('signal') || 'SIGKILL');
+    ex.noContent();
+  });
+
+  r.add('POST', '/containers/:id/restart', async (ex) => {
+    const t = intParam(ex.query, 't');
+    await c.restart(ex.params.id!, t !== undefined ? { timeoutSeconds: t } : {});
+    ex.noContent();
+  });
+
+  r.add('POST', '/containers/:id/pause', async (ex) => {
+    await c.pause(ex.params.id!);
+    ex.noContent();
+  });
+
+  r.add('POST', '/containers/:id/unpause', async (ex) => {
+    await c.unpause(ex.params.id!);
+    ex.noContent();
+  });
+
+  r.add('POST', '/containers/:id/rename', (ex) => {
+    const name = ex.query.get('name');
+    if (!name) throw new InvalidArgumentError('name must be given: the new name of the container');
+    c.rename(ex.params.id!, name);
+    ex.noContent();
+  });
+
+  r.add('POST', '/containers/:id/resize', async (ex) => {
+    const rows = intParam(ex.query, 'h');
+    const cols = intParam(ex.query, 'w');
+    if (!rows || !cols || rows < 0 || cols < 0)
+      throw new InvalidArgumentError(`h and w must be positive integers: h=${rows} w=${cols}`);
+    await c.resize(ex.params.id!, { rows, cols });
+    ex.noContent(200);
+  });
+
+  r.add('DELETE', '/containers/:id', async (ex) => {
+    await c.remove(ex.params.id!, { force: boolParam(ex.query, 'force'), volumes: boolParam(ex.query, 'v') });
+    ex.noContent();
+  });
+
+  r.add('POST', '/containers/prune', async (ex) => {
+    const removed = await c.prune();
+    ex.json200({ ContainersDeleted: removed, SpaceReclaimed: 0 });
+  });
+
+  r.add('GET', '/containers/:id/top', async (ex) => {
+    const args = (ex.query.get('ps_args') ?? '').split(/\s+/).filter(Boolean);
+    const { titles, processes } = await c.top(ex.params.id!, args);
+    ex.json200({ Titles: titles, Processes: processes });
+  });
+
+  r.add('GET', '/containers/:id/stats', async (ex) => {
+    if (boolParam(ex.query, 'stream', true) && !boolParam(ex.query, 'one-shot'))
+      throw new InvalidArgumentError('only stream=false is supported: use docker stats --no-stream');
+    const rec = c.get(ex.params.id!);
+    const [s] = await c.stats([rec.id]);
+    ex.json200(statsView(rec, s!));
+  });
+
+  r.add('GET', '/containers/:id/changes', () => {
+    throw new ConflictError('container changes are not supported by hyperbox');
+  });
+}
+
+/** One row of `GET /containers/json`, as `ps` reads it. */
+async function summary(engine: LocalEngine, rec: ContainerRecord): Promise<Record<string, unknown>> {
+  const image = await engine.images.resolve(rec.imageId).catch(() => undefined);
+  const ports = engine.networks.ports(rec.id);
+  const endpoints = engine.networks.endpoints(rec.id);
+  return {
+    Id: rec.id,
+    Names: [`/${rec.name}`],
+    Image: rec.config.image,
+    ImageID: rec.imageId,
+    Command: commandLine(rec.config, image?.config ?? {}).join(' '),
+    Created: Math.floor(rec.createdAt / 1000),
+    Ports: ports.map((p) => ({
+      IP: p.hostIp || '0.0.0.0',
+      PrivatePort: p.containerPort,
+      PublicPort: p.hostPort,
+      Type: p.proto,
+    })),
+    Labels: rec.config.labels,
+    State: rec.state.status,
+    Status: statusText(rec.state, Date.now()),
+    HostConfig: { NetworkMode: rec.config.networkMode === 'bridge' ? 'bridge' : rec.config.networkMode },
+    NetworkSettings: {
+      Networks: Object.fromEntries(
+        endpoints.map((e) => [
+          e.networkId,
+          { NetworkID: e.networkId, EndpointID: e.id, IPAddress: e.address, MacAddress: e.mac },
+        ]),
+      ),
+    },
+    Mounts: rec.config.mounts.map((m) => ({
+      Type: m.type,
+      ...(m.type === 'tmpfs' ? {} : { Name: m.type === 'volume' ? m.source : '', Source: m.source }),
+      Destination: m.target,
+      RW: m.type === 'tmpfs' ? true : !m.readOnly,
+    })),
+  };
+}
+
+/**
+ * docker's stats shape. The CLI computes CPU% as (cpu delta / system delta) x online CPUs x 100, so one sample's
+ * percentage is given as deltas over one second of one CPU.
+ */
+function statsView(
+  rec: ContainerRecord,
+  s: Awaited<ReturnType<LocalEngine['containers']['stats']>>[number],
+): Record<string, unknown> {
+  const second = 1_000_000_000;
+  const now = new Date().toISOString();
+  return {
+    id: rec.id,
+    name: `/${rec.name}`,
+    read: now,
+    preread: now,
+    pids_stats: { current: s.pids },
+    blkio_stats: {
+      io_service_bytes_recursive: [
+        { major: 0, minor: 0, op: 'read', value: s.blockRead },
+        { major: 0, minor: 0, op: 'write', value: s.blockWrite },
+      ],
+    },
+    num_procs: 0,
+    cpu_stats: {
+      cpu_usage: { total_usage: Math.round((s.cpuPercent / 100) * second) },
+      system_cpu_usage: second,
+      online_cpus: 1,
+    },
+    precpu_stats: { cpu_usage: { total_usage: 0 }, system_cpu_usage: 0, online_cpus: 1 },
+    memory_stats: {
+      usage: s.memoryUsage,
+      limit: s.memoryLimit || os.totalmem(),
+      stats: { inactive_file: 0 },
+    },
+    networks: {},
+  };
+}

@@ -1,0 +1,174 @@
+import type { LocalEngine } from '../../engine/engine.ts';
+import type { ProgressEvent } from '../../engine/image-pull.ts';
+import type { Exchange } from '../exchange.ts';
+import type { NativeApi } from './operations.ts';
+import * as s from './schemas.ts';
+import { ndjson } from './stream.ts';
+import { parseBody, readBody, readQuery } from './validate.ts';
+
+const P = '/hyperbox/v1/images';
+
+/** Images in the engine's shapes; image names go in queries and bodies (they carry slashes and colons). */
+export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
+  const i = engine.images;
+  api.add({ method: 'GET', path: P, summary: 'Image summaries', query: s.ImageListQuery }, async (ex) =>
+    ex.json200(await i.list({ all: readQuery(ex, s.ImageListQuery).all ?? false })),
+  );
+  api.add(
+    { method: 'GET', path: `${P}/inspect`, summary: "docker's image inspect view", query: s.ImageRefQuery },
+    async (ex) => ex.json200(await i.inspect(readQuery(ex, s.ImageRefQuery).ref)),
+  );
+  api.add(
+    {
+      method: 'GET',
+      path: `${P}/resolve`,
+      summary: 'The local image a reference names',
+      query: s.ImageRefQuery,
+    },
+    async (ex) => ex.json200(await i.resolve(readQuery(ex, s.ImageRefQuery).ref)),
+  );
+  api.add(
+    {
+      method: 'POST',
+      path: `${P}/import`,
+      summary: "Import a root file system from a path on the daemon's host",
+      body: s.ImageImport,
+    },
+    async (ex) => {
+      const { source, ref, ...opts } = await readBody(ex, s.ImageImport);
+      ex.json200(await i.importRootfs(source, ref, opts), 201);
+    },
+  );
+  api.add(
+    {
+      method: 'POST',
+      path: `${P}/import-stream`,
+      summary: 'Import a root file system from a (gzip) tar: the request body',
+      query: s.ImageImportStreamQuery,
+      consumes: 'application/x-tar',
+    },
+    async (ex) => {
+      const q = readQuery(ex, s.ImageImportStreamQuery);
+      const changes = parseBody(q.changes ?? '[]', s.ImageChanges, 'query field "changes"');
+      const opts = {
+        changes,
+        ...(q.message !== undefined ? { message: q.message } : {}),
+        stdin: ex.bodyStream(),
+      };
+      ex.json200(await i.importRootfs('-', q.ref, opts), 201);
+    },
+  );
+  api.add(
+    {
+      method: 'POST',
+      path: `${P}/load`,
+      summary: 'Load a docker or OCI archive (the body)',
+      consumes: 'application/x-tar',
+    },
+    async (ex) => ex.json200(await i.load(ex.bodyStream())),
+  );
+  api.add(
+    {
+      method: 'GET',
+      path: `${P}/save`,
+      summary: 'An archive of images (refs: comma-separated)',
+      query: s.ImageSaveQuery,
+      produces: 'application/x-tar',
+    },
+    async (ex) => {
+      const q = readQuery(ex, s.ImageSaveQuery);
+      // Resolve first: a missing image is a 404, not a broken archive.
+      const refs = q.refs.split(',');
+      for (const r of refs) await i.resolve(r);
+      await i.save(refs, ex.startStream('application/x-tar'), { format: q.format });
+    },
+  );
+  api.add(
+    {
+      method: 'POST',
+      path: `${P}/pull`,
+      summary: 'Pull: {"progress": ...} lines, then {"result": ...}',
+      body: s.ImagePull,
+      produces: 'application/x-ndjson',
+    },
+    async (ex) => {
+      const { ref, ...opts } = await readBody(ex, s.ImagePull);
+      await transfer(ex, (onProgress, signal) => i.pull(ref, { ...opts, onProgress, signal }));
+    },
+  );
+  api.add(
+    {
+      method: 'POST',
+      path: `${P}/push`,
+      summary: 'Push: {"progress": ...} lines, then {"result": ...}',
+      body: s.ImagePush,
+      produces: 'application/x-ndjson',
+    },
+    async (ex) => {
+      const { ref } = await readBody(ex, s.ImagePush);
+      await transfer(ex, (onProgress) => i.push(ref, { onProgress }));
+    },
+  );
+  api.add(
+    { method: 'POST', path: `${P}/tag`, summary: 'Tag', body: s.ImageTag, produces: 'none' },
+    async (ex) => {
+      const { source, target } = await readBody(ex, s.ImageTag);
+      await i.tag(source, target);
+      ex.noContent();
+    },
+  );
+  api.add(
+    { method: 'POST', path: `${P}/remove`, summary: 'Untag or delete', body: s.ImageRemove },
+    async (ex) => {
+      const { ref, force } = await readBody(ex, s.ImageRemove);
+      ex.json200(await i.remove(ref, { force }));
+    },
+  );
+  api.add(
+    { method: 'POST', path: `${P}/prune`, summary: 'Remove unused images', body: s.ImagePrune },
+    async (ex) => ex.json200(await i.prune(await readBody(ex, s.ImagePrune))),
+  );
+}
+
+/** A pull or push with its progress as NDJSON; the client going away aborts a pull. */
+async function transfer(
+  ex: Exchange,
+  run: (onProgress: (e: ProgressEvent) => void, signal: AbortSignal) => Promise<unknown>,
+): Promise<void> {
+  const abort = new AbortController();
+  ex.req.socket.once('close', () => abort.abort(new Error('client went away')));
+  const queue: unknown[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  const push = (v: unknown) => {
+    queue.push(v);
+    wake?.();
+  };
+  const work = run((e) => push({ progress: e }), abort.signal).then(
+    (result) => push({ result }),
+    (err) => {
+      throw err;
+    },
+  );
+  work
+    .finally(() => {
+      finished = true;
+      wake?.();
+    })
+    .catch(() => {});
+  async function* lines(): AsyncGenerator<unknown> {
+    for (;;) {
+      while (queue.length) yield queue.shift();
+      if (finished) {
+        await work; // rethrows the transfer's error
+        while (queue.length) yield queue.shift();
+        return;
+      }
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+      wake = undefined;
+    }
+  }
+  await ndjson(ex, lines());
+}

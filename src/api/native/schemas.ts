@@ -1,0 +1,217 @@
+import { z } from 'zod';
+
+/**
+ * The native API's request bodies and queries: each schema validates requests (strictly: unknown fields are
+ * refused) and is the source of /openapi.json (openapi.ts), so the document cannot drift from what is checked.
+ * Shapes are the engine's own (engine/*.ts), so that hyperbox's client carries them as they are.
+ */
+
+const stringMap = z.record(z.string(), z.string());
+const int = z.number().int();
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+const mount = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('bind'),
+    source: z.string().min(1),
+    target: z.string().min(1),
+    readOnly: z.boolean(),
+    propagation: z.string().optional(),
+    createHostPath: z.boolean().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('volume'),
+    source: z.string(),
+    target: z.string().min(1),
+    readOnly: z.boolean(),
+  }),
+  z.strictObject({
+    type: z.literal('tmpfs'),
+    target: z.string().min(1),
+    size: int.nonnegative().optional(),
+    mode: int.nonnegative().optional(),
+    options: z.array(z.string()).optional(),
+  }),
+]);
+
+/** engine's ContainerConfig without imageId (create resolves `image`). */
+export const ContainerConfig = z.strictObject({
+  image: z.string().min(1),
+  entrypoint: z.array(z.string()).optional(),
+  cmd: z.array(z.string()).optional(),
+  env: z.array(z.string()),
+  workingDir: z.string().optional(),
+  user: z.string().optional(),
+  hostname: z.string().optional(),
+  labels: stringMap,
+  tty: z.boolean(),
+  openStdin: z.boolean(),
+  readOnly: z.boolean(),
+  init: z.boolean(),
+  stopSignal: z.string().optional(),
+  stopTimeout: int.optional(),
+  autoRemove: z.boolean(),
+  restart: z.strictObject({
+    name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']),
+    maximumRetryCount: int.nonnegative(),
+  }),
+  networkMode: z.enum(['none', 'host', 'loopback', 'bridge', 'container']),
+  networkContainer: z.string().optional(),
+  networks: z
+    .array(
+      z.strictObject({
+        network: z.string().min(1),
+        ip: z.string().optional(),
+        mac: z.string().optional(),
+        aliases: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+  publish: z
+    .array(
+      z.strictObject({
+        hostIp: z.string(),
+        hostPort: int.min(0).max(65535),
+        containerPort: int.min(1).max(65535),
+        proto: z.enum(['tcp', 'udp']),
+      }),
+    )
+    .optional(),
+  publishAll: z.boolean().optional(),
+  dns: z.array(z.string()).optional(),
+  extraHosts: z.array(z.string()).optional(),
+  privileged: z.boolean(),
+  capAdd: z.array(z.string()),
+  capDrop: z.array(z.string()),
+  noNewPrivileges: z.boolean(),
+  seccomp: z.enum(['default', 'unconfined']),
+  mounts: z.array(mount),
+  resources: z.strictObject({
+    memory: int.positive().optional(),
+    memorySwap: int.min(-1).optional(),
+    nanoCpus: int.positive().optional(),
+    cpuShares: int.nonnegative().optional(),
+    cpusetCpus: z.string().optional(),
+    pidsLimit: int.optional(),
+  }),
+  ulimits: z.array(z.strictObject({ name: z.string().min(1), soft: int, hard: int })),
+});
+
+export const ContainerCreate = z.strictObject({
+  name: z.string().min(1).optional(),
+  config: ContainerConfig,
+});
+export const ContainerStop = z.strictObject({
+  timeoutSeconds: int.min(-1).optional(),
+  signal: z.string().optional(),
+});
+export const ContainerKill = z.strictObject({ signal: z.string().optional() });
+export const ContainerRestart = z.strictObject({ timeoutSeconds: int.min(-1).optional() });
+export const ContainerRename = z.strictObject({ name: z.string().min(1) });
+export const ContainerTop = z.strictObject({ psArgs: z.array(z.string()) });
+export const ContainerStats = z.strictObject({ ids: z.array(z.string().min(1)) });
+export const ContainerCopy = z.strictObject({
+  src: z.string().min(1),
+  dest: z.string().min(1),
+  archive: z.boolean(),
+  followLink: z.boolean(),
+});
+export const ContainerGetQuery = z.strictObject({ require: z.literal('running').optional() });
+export const ContainerRemoveQuery = z.strictObject({ force: flag.optional(), volumes: flag.optional() });
+export const ContainerLogsQuery = z.strictObject({
+  follow: flag.optional(),
+  tail: z.string().regex(/^\d+$/).transform(Number).optional(),
+  sinceMs: z.string().regex(/^\d+$/).transform(Number).optional(),
+  untilMs: z.string().regex(/^\d+$/).transform(Number).optional(),
+});
+
+export const ImageRefQuery = z.strictObject({ ref: z.string().min(1) });
+export const ImageListQuery = z.strictObject({ all: flag.optional() });
+export const ImageImport = z.strictObject({
+  source: z.string().min(1),
+  ref: z.string().min(1).optional(),
+  changes: z.array(z.string()),
+  message: z.string().optional(),
+});
+/** An import whose tar is the request body (`import -`): the other fields travel in the query. */
+export const ImageImportStreamQuery = z.strictObject({
+  ref: z.string().min(1).optional(),
+  /** A JSON array of Dockerfile instructions. */
+  changes: z.string().optional(),
+  message: z.string().optional(),
+});
+export const ImageChanges = z.array(z.string());
+export const ImageSaveQuery = z.strictObject({
+  refs: z.string().min(1),
+  format: z.enum(['docker-archive', 'oci-archive']),
+});
+export const ImagePull = z.strictObject({
+  ref: z.string().min(1),
+  platform: z.string().optional(),
+  allTags: z.boolean().optional(),
+});
+export const ImagePush = z.strictObject({ ref: z.string().min(1) });
+export const ImageTag = z.strictObject({ source: z.string().min(1), target: z.string().min(1) });
+export const ImageRemove = z.strictObject({ ref: z.string().min(1), force: z.boolean() });
+export const ImagePrune = z.strictObject({ all: z.boolean() });
+
+export const VolumeCreate = z.strictObject({
+  name: z.string().min(1).optional(),
+  driver: z.string().optional(),
+  labels: stringMap.optional(),
+  options: stringMap.optional(),
+});
+export const VolumeListQuery = z.strictObject({
+  /** JSON: {"dangling"?: boolean, "name"?: [substring...], "label"?: ["key[=value]"...]}. */
+  filters: z.string().optional(),
+});
+export const VolumeFilters = z.strictObject({
+  dangling: z.boolean().optional(),
+  name: z.array(z.string()).optional(),
+  label: z.array(z.string()).optional(),
+});
+export const VolumeRemoveQuery = z.strictObject({ force: flag.optional() });
+export const VolumePrune = z.strictObject({ all: z.boolean().optional() });
+
+export const NetworkCreate = z.strictObject({
+  name: z.string().min(1),
+  driver: z.string().optional(),
+  subnet: z.string().optional(),
+  gateway: z.string().optional(),
+  ipRange: z.string().optional(),
+  internal: z.boolean().optional(),
+  options: stringMap.optional(),
+  labels: stringMap.optional(),
+});
+export const NetworkConnect = z.strictObject({
+  container: z.strictObject({ id: z.string().min(1), name: z.string().min(1) }),
+  ip: z.string().optional(),
+  mac: z.string().optional(),
+  aliases: z.array(z.string()).optional(),
+});
+export const NetworkDisconnect = z.strictObject({ containerId: z.string().min(1) });
+
+export const EventsQuery = z.strictObject({
+  after: z.string().regex(/^\d+$/).transform(Number).optional(),
+  /** The engine's EventFilter as JSON, times as decimal nanosecond strings. */
+  filter: z.string().optional(),
+});
+export const EventFilter = z.strictObject({
+  since: z.string().regex(/^\d+$/).transform(BigInt).optional(),
+  until: z.string().regex(/^\d+$/).transform(BigInt).optional(),
+  type: z.array(z.string()).optional(),
+  action: z.array(z.string()).optional(),
+  container: z.array(z.string()).optional(),
+  image: z.array(z.string()).optional(),
+});
+
+export const VmStop = z.strictObject({ timeSeconds: int.nonnegative().optional() });
+/** `plan`'s flags as the CLI takes them (`cpus=2,memory=4G,disk=20G`); absent: engine.json's or the defaults. */
+export const PlanRequest = z.strictObject({
+  host: z.string().optional(),
+  vm: z.string().optional(),
+  reserve: z.string().optional(),
+  overcommit: z.string().optional(),
+  container: z.string().optional(),
+});
+export const VmRemoveQuery = z.strictObject({ force: flag.optional() });

@@ -1,0 +1,29 @@
+import type { Exchange } from '../exchange.ts';
+
+/**
+ * Streams values as NDJSON (one JSON document a line). The first value is awaited before the headers go out, so
+ * that an error known at once (no such container) still gets its status; a later error ends the stream with a
+ * last line `{"error": {"message", "code"}}`, which the client turns back into the same error.
+ */
+export async function ndjson(ex: Exchange, values: AsyncIterable<unknown>): Promise<void> {
+  const it = values[Symbol.asyncIterator]();
+  let gone = false;
+  ex.req.socket.once('close', () => {
+    gone = true;
+    void it.return?.();
+  });
+  let next = await it.next();
+  const out = ex.startStream('application/x-ndjson');
+  try {
+    while (!next.done && !gone) {
+      out.write(`${JSON.stringify(next.value)}\n`);
+      next = await it.next();
+    }
+  } catch (err) {
+    const e = err as { message?: string; code?: string };
+    out.write(
+      `${JSON.stringify({ error: { message: e.message ?? String(err), code: e.code ?? 'Internal' } })}\n`,
+    );
+  }
+  out.end();
+}

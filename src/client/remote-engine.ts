@@ -1,0 +1,89 @@
+import type { PortBinding } from '../core/network/ports.ts';
+import type { NetworkInspect } from '../core/network/types.ts';
+import type { Engine, EventEngine, NetworkEngine, VolumeEngine } from '../engine/engine.ts';
+import type { EngineEvent, EventFilter } from '../engine/events.ts';
+import type { NetworkAttachment, NetworkCreateOptions } from '../engine/networks.ts';
+import type { Volume } from '../engine/volumes.ts';
+import { ApiClient } from './http.ts';
+import { RemoteContainers } from './remote-containers.ts';
+import { RemoteImages } from './remote-images.ts';
+
+const enc = encodeURIComponent;
+
+/**
+ * The engine as a client of the daemon (`hyperbox serve`) on its unix socket: the same interface as the
+ * in-process engine, the same errors (class and message) rebuilt from the daemon's answers.
+ */
+export class RemoteEngine implements Engine {
+  readonly containers: RemoteContainers;
+  readonly images: RemoteImages;
+  readonly volumes: VolumeEngine;
+  readonly networks: NetworkEngine;
+  readonly events: EventEngine;
+  readonly #api: ApiClient;
+
+  constructor(opts: { socketPath: string }) {
+    const api = new ApiClient(opts.socketPath);
+    this.#api = api;
+    this.containers = new RemoteContainers(api);
+    this.images = new RemoteImages(api);
+    this.volumes = remoteVolumes(api);
+    this.networks = remoteNetworks(api);
+    this.events = remoteEvents(api);
+  }
+
+  close(): void {
+    this.#api.close();
+  }
+}
+
+function remoteVolumes(api: ApiClient): VolumeEngine {
+  const P = '/hyperbox/v1/volumes';
+  return {
+    create: (opts) => api.json<Volume>('POST', P, { json: opts }),
+    inspect: (name) => api.json<Volume>('GET', `${P}/${enc(name)}`),
+    list: (filters = {}) => api.json<Volume[]>('GET', P, { query: { filters: JSON.stringify(filters) } }),
+    remove: async (name, opts = {}) => {
+      await api.json('DELETE', `${P}/${enc(name)}`, { query: { force: opts.force } });
+    },
+    prune: (opts = {}) => api.json('POST', `${P}/prune`, { json: opts }),
+  };
+}
+
+function remoteNetworks(api: ApiClient): NetworkEngine {
+  const P = '/hyperbox/v1/networks';
+  return {
+    create: (opts: NetworkCreateOptions) => api.json<NetworkInspect>('POST', P, { json: opts }),
+    list: () => api.json<NetworkInspect[]>('GET', P),
+    inspect: (ref) => api.json<NetworkInspect>('GET', `${P}/${enc(ref)}`),
+    remove: async (ref) => {
+      await api.json('DELETE', `${P}/${enc(ref)}`);
+    },
+    prune: () => api.json<string[]>('POST', `${P}/prune`),
+    connect: (ref, owner, att: Omit<NetworkAttachment, 'network'> = {}) =>
+      api.json('POST', `${P}/${enc(ref)}/connect`, {
+        json: { container: { id: owner.id, name: owner.name }, ...att },
+      }),
+    disconnect: async (ref, ownerId) => {
+      await api.json('POST', `${P}/${enc(ref)}/disconnect`, { json: { containerId: ownerId } });
+    },
+    ports: (ownerId) => api.json<PortBinding[]>('GET', `${P}/ports/${enc(ownerId)}`),
+  };
+}
+
+function remoteEvents(api: ApiClient): EventEngine {
+  return {
+    list: async (filter: EventFilter, afterSeq = 0) => {
+      // bigint nanoseconds travel as decimal strings.
+      const wire = JSON.stringify(filter, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+      const page = await api.json<{
+        events: Array<Omit<EngineEvent, 'timeNano'> & { timeNano: string }>;
+        lastSeq: number;
+      }>('GET', '/hyperbox/v1/events', { query: { after: afterSeq, filter: wire } });
+      return {
+        events: page.events.map((e) => ({ ...e, timeNano: BigInt(e.timeNano) })),
+        lastSeq: page.lastSeq,
+      };
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import type { ContainerService } from './containers.ts';
+
+/** How often a long-running engine (the daemon) reconciles in full: monitors that died leave no exit file. */
+const RECONCILE_EVERY_MS = 15_000;
+
+/**
+ * For a long-running engine: records every exit as the monitor writes its exit file (inotify on the exits
+ * directory), so that `ps`, `wait`, `--rm` and restart policies follow at once even when the monitor's exit command
+ * is slow or failed; and reconciles now and then. Monitors' exit commands race with this harmlessly: an exit is
+ * claimed once (ContainerService.finalize). Returns a stop function.
+ */
+export function watchExits(containers: ContainerService, exitsDir: string): () => void {
+  fs.mkdirSync(exitsDir, { recursive: true });
+  const busy = new Set<string>();
+  const record = (id: string) => {
+    if (!/^[0-9a-f]{64}$/.test(id) || busy.has(id)) return;
+    busy.add(id);
+    containers
+      .onExit(id)
+      .catch(() => {})
+      .finally(() => busy.delete(id));
+  };
+  const watcher = fs.watch(exitsDir, (_event, file) => {
+    if (file) record(String(file));
+  });
+  watcher.on('error', () => {});
+  let reconciling = false;
+  const timer = setInterval(() => {
+    if (reconciling) return;
+    reconciling = true;
+    containers
+      .reconcile()
+      .catch(() => {})
+      .finally(() => {
+        reconciling = false;
+      });
+  }, RECONCILE_EVERY_MS);
+  timer.unref();
+  return () => {
+    watcher.close();
+    clearInterval(timer);
+  };
+}

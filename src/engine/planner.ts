@@ -1,0 +1,74 @@
+import { type PlanResult, plan, roomNow } from '../core/ledger/plan.ts';
+import {
+  DEFAULT_CONTAINER_PROFILE,
+  DEFAULT_VM_PROFILE,
+  type PlanHostSpec,
+  parseContainerProfile,
+  parseHostSpec,
+  parseOvercommit,
+  parseReserve,
+  parseVmProfile,
+  type VmProfile,
+} from '../core/ledger/plan-input.ts';
+import type { HostReserve } from '../core/ledger/types.ts';
+import type { Layout } from '../core/paths.ts';
+import { readHostFacts } from '../drivers/host/host-inventory.ts';
+import { readLedgerPolicy } from './engine-config.ts';
+import type { Ledger } from './ledger.ts';
+
+export interface PlanReport extends PlanResult {
+  host: PlanHostSpec & { logicalCpus: number; source: 'live' | 'hypothetical' };
+  vm: VmProfile;
+  reserve: HostReserve;
+  overcommit: { cpu: number; memory: number };
+  /** On the live host: the VMs already holding reservations and how many more fit now. */
+  now?: { vms: number; moreVms: number; bindingResource: 'cpu' | 'memory' | 'disk' };
+}
+
+/** `plan`'s inputs as the user writes them (`cpus=2,memory=4G,...`); absent ones take engine.json's or defaults. */
+export interface PlanRequest {
+  host?: string;
+  vm?: string;
+  reserve?: string;
+  overcommit?: string;
+  container?: string;
+}
+
+/**
+ * The planner for `hyperbox plan` and the native API's /hyperbox/v1/plan: how many VMs (and containers) fit on this
+ * host or a hypothetical one. The ledger is asked only for the live host (it reads the host when first built).
+ */
+export async function planReport(
+  req: PlanRequest,
+  deps: { layout: Layout; ledger: () => Ledger | Promise<Ledger> },
+): Promise<PlanReport> {
+  const policy = readLedgerPolicy(deps.layout);
+  const vm = req.vm !== undefined ? parseVmProfile(req.vm) : DEFAULT_VM_PROFILE;
+  const reserve =
+    req.reserve !== undefined ? parseReserve(req.reserve, policy.hostReserve) : policy.hostReserve;
+  const overcommit =
+    req.overcommit !== undefined ? parseOvercommit(req.overcommit, policy.overcommit) : policy.overcommit;
+  const container =
+    req.container !== undefined ? parseContainerProfile(req.container) : DEFAULT_CONTAINER_PROFILE;
+  let host: PlanReport['host'];
+  let now: PlanReport['now'];
+  if (req.host !== undefined) {
+    const spec = parseHostSpec(req.host);
+    host = { ...spec, logicalCpus: spec.sockets * spec.cores * spec.threads, source: 'hypothetical' };
+  } else {
+    const ledger = await deps.ledger();
+    const t = readHostFacts('/').topology;
+    const live: PlanHostSpec = {
+      sockets: t.sockets,
+      cores: Math.round(t.physicalCores / t.sockets),
+      threads: t.threadsPerCore,
+      memoryBytes: ledger.host.memoryBytes,
+      diskBytes: ledger.host.diskBytes,
+    };
+    host = { ...live, logicalCpus: ledger.host.cpus.length, source: 'live' };
+    // "Now" is the ledger's own view: its policy (engine.json), whatever --reserve/--overcommit ask.
+    now = { vms: ledger.list().length, ...roomNow(ledger.availability(), vm) };
+  }
+  const result = plan({ host, vm, reserve, overcommit, container });
+  return { host, vm, reserve, overcommit, ...result, ...(now ? { now } : {}) };
+}
