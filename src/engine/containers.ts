@@ -526,7 +526,9 @@ export class ContainerService {
         check()
           .then((exit) => {
             checking = false;
+            const settled = exit ? undefined : this.#settledExit(rec);
             if (exit) finish(() => resolve(exit));
+            else if (settled) finish(() => resolve(settled));
             else if (!this.#monitorAlive(rec)) {
               // The monitor writes the exit file, then exits: look once more before calling it lost.
               return check().then((late) =>
@@ -543,9 +545,31 @@ export class ContainerService {
       const timer =
         timeoutMs === undefined
           ? undefined
-          : setTimeout(() => finish(() => reject(new TimeoutError())), timeoutMs);
+          : setTimeout(
+              () =>
+                finish(() =>
+                  reject(new TimeoutError(`container ${rec.name} did not exit within ${timeoutMs / 1000} s`)),
+                ),
+              timeoutMs,
+            );
       recheck();
     });
+  }
+
+  /**
+   * The exit another process already recorded (the daemon's exit watcher, the monitor's clean-up command): it
+   * removes the exit file when it finalizes, so a waiter must also look at the record.
+   */
+  #settledExit(rec: ContainerRecord): ExitRecord | undefined {
+    const now = this.store.find(rec.id);
+    if (!now) return undefined;
+    const finishedThisRun = (now.state.finishedAt ?? 0) >= (rec.state.startedAt ?? Number.POSITIVE_INFINITY);
+    if (!(now.state.status === 'exited' || now.state.status === 'dead') || !finishedThisRun) return undefined;
+    return {
+      exitCode: now.state.exitCode,
+      finishedAt: now.state.finishedAt ?? Date.now(),
+      oomKilled: now.state.oomKilled,
+    };
   }
 
   #monitorAlive(rec: ContainerRecord): boolean {
