@@ -108,7 +108,13 @@ async function hyperboxStart(root: string, name: string): Promise<{ ms: number; 
   const log = path.join(root, 'vms', id, 'serial.log');
   const t0 = performance.now();
   const child = spawn(HYPERBOX, ['--root', root, 'vm', 'start', name], { stdio: 'ignore' });
-  const exited = new Promise<number | null>((res) => child.on('exit', res));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((res) =>
+    child.on('exit', (code) => {
+      exitCode = code;
+      res(code);
+    }),
+  );
   let ms = 0;
   for (;;) {
     let text = '';
@@ -119,7 +125,13 @@ async function hyperboxStart(root: string, name: string): Promise<{ ms: number; 
       ms = performance.now() - t0;
       break;
     }
-    if (performance.now() - t0 > 60_000) throw new Error(`VM ${name}: no "${INIT_LINE}" within 60 s`);
+    if (exitCode !== undefined && exitCode !== 0)
+      throw new Error(`hyperbox vm start ${name} exited ${exitCode}`);
+    if (performance.now() - t0 > 60_000) {
+      throw new Error(
+        `VM ${name}: no "${INIT_LINE}" within 60 s; serial log ends: ${JSON.stringify(text.slice(-300))}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 2));
   }
   const code = await exited;
