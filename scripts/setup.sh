@@ -95,3 +95,11 @@ fi
 
 # The CLI's bundle (dist/hyperbox.mjs): bin/hyperbox starts ~40 ms faster from it than from the sources.
 bash "$top/scripts/build.sh" || fail "building dist/hyperbox.mjs failed (bash scripts/build.sh)"
+
+# The VM guest (Debian's cloud kernel + a busybox initramfs) in .cache/guest: downloaded here, where the network
+# is, because tests and benchmarks run inside private network namespaces with no route out. Cached: ~1 s when built.
+echo "setup: building the VM guest image (scripts/make-guest.sh)"
+bash "$top/scripts/make-guest.sh" "$top/.cache/guest" >"$log" 2>&1 || {
+  tail -n 20 "$log" >&2
+  fail "building the VM guest failed (bash scripts/make-guest.sh)"
+}
