@@ -700,6 +700,19 @@ export class ContainerService {
    * Brings records in line with reality after anything may have died: exits nobody recorded, monitors that died,
    * removals cut short, root file systems left mounted. Cheap when all is well: one query and one mountinfo read.
    */
+  /** Whether a running container's monitor died without leaving an exit (cheap: a /proc read per container). */
+  hasDeadMonitor(): boolean {
+    return this.store
+      .unsettled()
+      .some(
+        (r) =>
+          isActive(r.state.status) &&
+          r.state.monitorPid !== 0 &&
+          !(r.state.busyPid && processAlive(r.state.busyPid)) &&
+          !processAlive(r.state.monitorPid, 'conmon'),
+      );
+  }
+
   async reconcile(): Promise<void> {
     for (const rec of this.store.unsettled()) {
       if (rec.state.busyPid && rec.state.busyPid !== process.pid && processAlive(rec.state.busyPid)) continue;

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import type { ContainerService } from './containers.ts';
 
-/** How often a long-running engine (the daemon) reconciles in full: monitors that died leave no exit file. */
+/** How often a long-running engine (the daemon) reconciles in full (stray mounts, interrupted removals). */
 const RECONCILE_EVERY_MS = 15_000;
+/** How often it looks for monitors that died (kill -9, OOM killer): they leave no exit file to watch. */
+const MONITOR_CHECK_EVERY_MS = 1_000;
 
 /**
  * For a long-running engine: records every exit as the monitor writes its exit file (inotify on the exits
@@ -26,7 +28,7 @@ export function watchExits(containers: ContainerService, exitsDir: string): () =
   });
   watcher.on('error', () => {});
   let reconciling = false;
-  const timer = setInterval(() => {
+  const reconcile = () => {
     if (reconciling) return;
     reconciling = true;
     containers
@@ -35,10 +37,16 @@ export function watchExits(containers: ContainerService, exitsDir: string): () =
       .finally(() => {
         reconciling = false;
       });
-  }, RECONCILE_EVERY_MS);
+  };
+  const timer = setInterval(reconcile, RECONCILE_EVERY_MS);
   timer.unref();
+  const monitors = setInterval(() => {
+    if (!reconciling && containers.hasDeadMonitor()) reconcile();
+  }, MONITOR_CHECK_EVERY_MS);
+  monitors.unref();
   return () => {
     watcher.close();
     clearInterval(timer);
+    clearInterval(monitors);
   };
 }
