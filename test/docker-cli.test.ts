@@ -611,6 +611,46 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
     }
   });
 
+  it('pulls and pushes with the credentials the docker CLI sends (X-Registry-Auth), storing none', {
+    skip: registrySkipReason(),
+  }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-xauth-'));
+    const registry = await Registry.start({
+      htpasswd: makeHtpasswd(path.join(dir, 'htpasswd'), 'bob', 'hunter2'),
+    });
+    // The docker CLI's own credentials (no `docker login` against the daemon): it sends them with each request.
+    const clientConfig = path.join(dir, 'docker');
+    fs.mkdirSync(clientConfig);
+    const auth = Buffer.from('bob:hunter2').toString('base64');
+    fs.writeFileSync(
+      path.join(clientConfig, 'config.json'),
+      JSON.stringify({ auths: { [registry.host]: { auth } } }),
+    );
+    const withAuth = (args: string[]) =>
+      spawnSync('docker', args, {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, DOCKER_HOST: `unix://${daemon.socket}`, DOCKER_CONFIG: clientConfig },
+      });
+    try {
+      const ref = `${registry.host}/team/bb:1`;
+      ok(['tag', 'busybox', ref]);
+      const anonymous = docker(['push', ref]);
+      assert.notEqual(anonymous.status, 0, 'a push without credentials must be refused');
+      const pushed = withAuth(['push', ref]);
+      assert.equal(pushed.status, 0, pushed.stderr);
+      ok(['rmi', ref]);
+      const pulled = withAuth(['pull', ref]);
+      assert.equal(pulled.status, 0, pulled.stderr);
+      assert.match(ok(['images', '--format', '{{.Repository}}:{{.Tag}}']), new RegExp(`^${ref}$`, 'm'));
+      ok(['rmi', ref]);
+      assert.notEqual(docker(['pull', ref]).status, 0, 'the credentials were for those requests only');
+    } finally {
+      await registry.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('listens on TCP only with mutual TLS', {
     skip: !haveTool('openssl') && 'openssl is missing',
   }, async () => {

@@ -27,6 +27,13 @@ export interface PullOptions {
   allTags?: boolean;
   onProgress?: (e: ProgressEvent) => void;
   signal?: AbortSignal;
+  /** For this pull only, instead of the stored ones (the docker API's X-Registry-Auth). */
+  credentials?: RegistryCredentials;
+}
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
 }
 
 export interface PullResult {

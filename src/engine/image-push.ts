@@ -12,12 +12,15 @@ import { parseManifest } from '../core/image/validate.ts';
 import type { ProgressEvent } from '../core/registry/progress.ts';
 import { HashingStream } from '../drivers/layers/hashing.ts';
 import { type BlobSource, fileSource, type RegistryClient } from '../drivers/registry/registry-client.ts';
+import type { RegistryCredentials } from './image-pull.ts';
 import type { TransferStore } from './transfer-store.ts';
 
 export type { ProgressEvent };
 
 export interface PushOptions {
   onProgress?: (e: ProgressEvent) => void;
+  /** For this push only, instead of the stored ones (the docker API's X-Registry-Auth). */
+  credentials?: RegistryCredentials;
 }
 
 export interface PushResult {

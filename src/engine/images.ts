@@ -38,7 +38,7 @@ import type { Layout } from '../core/paths.ts';
 import type { RegistryConnector } from '../drivers/registry/connector.ts';
 import type { Database } from '../drivers/store/database.ts';
 import type { EventLog } from './events.ts';
-import type { PullOptions, PullResult } from './image-pull.ts';
+import type { PullOptions, PullResult, RegistryCredentials } from './image-pull.ts';
 import type { PushOptions, PushResult } from './image-push.ts';
 import type { TransferStore } from './transfer-store.ts';
 
@@ -461,16 +461,16 @@ export class ImageService {
 
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     const { pullImage } = await import('./image-pull.ts');
-    return pullImage(await this.#transferStore(), ref, opts);
+    return pullImage(await this.#transferStore(opts.credentials), ref, opts);
   }
 
   async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
     const { pushImage } = await import('./image-push.ts');
-    return pushImage(await this.#transferStore(), ref, opts);
+    return pushImage(await this.#transferStore(opts.credentials), ref, opts);
   }
 
   /** The narrow view of this service that pull and push work through. */
-  async #transferStore(): Promise<TransferStore> {
+  async #transferStore(credentials?: RegistryCredentials): Promise<TransferStore> {
     const { content, layers } = await this.#stores();
     if (!this.#connector) {
       const { RegistryConnector } = await import('../drivers/registry/connector.ts');
@@ -489,7 +489,8 @@ export class ImageService {
       platform: this.#platform,
       maxConcurrentDownloads: this.#registryOptions.maxConcurrentDownloads ?? 3,
       chunkSize: this.#registryOptions.chunkSize ?? 16 * 1024 * 1024,
-      registry: (name) => connector.client(name),
+      registry: (name) =>
+        credentials ? Promise.resolve(connector.clientWith(name, credentials)) : connector.client(name),
       layerSize: (chainId) =>
         (
           sql.prepare('SELECT size FROM layers WHERE chain_id = ?').get(chainId) as

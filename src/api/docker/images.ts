@@ -6,6 +6,7 @@ import type { LocalEngine } from '../../engine/engine.ts';
 import type { ProgressEvent } from '../../engine/image-pull.ts';
 import type { Router } from '../router.ts';
 import { asFlags, boolParam, parseFilters } from './filters.ts';
+import { registryAuthFrom } from './registry-auth.ts';
 
 /** Images: list, inspect, tag, remove, pull (`create`), push, save (`get`), load. */
 export function imageRoutes(r: Router, engine: LocalEngine): void {
@@ -37,6 +38,7 @@ export function imageRoutes(r: Router, engine: LocalEngine): void {
     const tag = ex.query.get('tag') ?? '';
     const ref = tag === '' ? from : tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`;
     const platform = ex.query.get('platform') || undefined;
+    const credentials = registryAuthFrom(ex.req.headers['x-registry-auth']);
     const target = normalizeReference(ref);
     const before = await images.resolve(ref).then(
       (i) => i.id,
@@ -50,6 +52,7 @@ export function imageRoutes(r: Router, engine: LocalEngine): void {
     try {
       const result = await images.pull(ref, {
         ...(platform ? { platform } : {}),
+        ...(credentials ? { credentials } : {}),
         onProgress: (e) => send(progressLine(e)),
         signal: abort.signal,
       });
@@ -103,11 +106,15 @@ export function imageRoutes(r: Router, engine: LocalEngine): void {
     const tag = ex.query.get('tag');
     const ref = tag ? `${ex.params.name}:${tag}` : ex.params.name!;
     const target = normalizeReference(ref);
+    const credentials = registryAuthFrom(ex.req.headers['x-registry-auth']);
     const out = ex.startStream('application/json');
     const send = (o: Record<string, unknown>) => out.write(`${JSON.stringify(o)}\n`);
     send({ status: `The push refers to repository [${target.domain}/${target.path}]` });
     try {
-      const result = await images.push(ref, { onProgress: (e) => send(progressLine(e)) });
+      const result = await images.push(ref, {
+        onProgress: (e) => send(progressLine(e)),
+        ...(credentials ? { credentials } : {}),
+      });
       send({ status: `${target.tag ?? target.digest}: digest: ${result.digest} size: ${result.size}` });
       // docker's clients read the result from an `aux` message (and print none of it).
       send({ progressDetail: {}, aux: { Tag: target.tag ?? '', Digest: result.digest, Size: result.size } });
