@@ -100,6 +100,25 @@ published=$(hyperbox port web 80/tcp | head -n 1)
 printf '%s$ (host) GET http://%s/www%s\n' "$dim" "$published" "$off"
 exec 3<>"/dev/tcp/${published%:*}/${published##*:}" && printf 'GET /www HTTP/1.0\r\n\r\n' >&3 && tail -n 1 <&3 && exec 3<&-
 show rm -f web
+
+step "Heavy-weight: how many VMs fit, then one VM with dedicated CPU, memory and disk on the same network"
+show plan --host cores=4,threads=2,memory=16G,disk=500G --vm cpus=1,memory=1G,disk=10G
+# The guest: Debian's cloud kernel + a busybox initramfs serving {"hello":"<hostname>"} (built by setup).
+bash "$top/scripts/make-guest.sh" "$top/.cache/guest" >/dev/null
+show vm create --name hello --cpus 1 --memory 256M --disk 1G --network demo-net \
+  --kernel "$top/.cache/guest/vmlinuz" --initrd "$top/.cache/guest/initrd.img" --start
+printf '%swaiting for the guest to boot (QEMU %s)...%s\n' "$dim" "$(hyperbox vm inspect -f '{{.Accelerator.Accel}}' hello 2>/dev/null || echo)" "$off"
+for _ in $(seq 1 150); do
+  hyperbox vm logs hello 2>/dev/null | grep -q 'hyperbox-guest: ready' && break
+  sleep 0.2
+done
+show vm ls
+vm_ip=$(hyperbox vm logs hello | sed -n 's/.*hyperbox-guest: ready \([0-9.]*\).*/\1/p' | head -n 1)
+printf '%s$ (host) GET http://%s/%s\n' "$dim" "$vm_ip" "$off"
+exec 3<>"/dev/tcp/$vm_ip/80" && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && tail -n 1 <&3 && echo && exec 3<&-
+show run --rm --network demo-net busybox:1 sh -c 'printf "GET / HTTP/1.0\r\n\r\n" | nc hello 80 | tail -n 1; echo'
+show host
+show vm rm -f hello
 show network rm demo-net
 step "Done"
 echo "the demo's state root $HYPERBOX_ROOT is removed on exit; state normally lives in /var/lib/hyperbox"
