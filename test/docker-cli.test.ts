@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CliResult, HYPERBOX, privilegedSkipReason, TestRoot } from './helpers/cli.ts';
+import { guestImage, vmSkipReason } from './helpers/guest.ts';
 import {
   freePort,
   haveTool,
@@ -738,7 +739,7 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
     }
   });
 
-  it('a container survives kill -9 of the daemon and is re-adopted by the next one', async () => {
+  it('a container and a VM survive kill -9 of the daemon and are re-adopted by the next one', async () => {
     const id = ok([
       'run',
       '-d',
@@ -766,12 +767,52 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
       '-c',
       'sleep 0.5; exit 4',
     ]);
+    // A VM too, when QEMU is here (the vm commands run in-process; the daemon only sees it in its state).
+    const withVm = vmSkipReason() === undefined;
+    let qemuPid = 0;
+    if (withVm) {
+      const guest = guestImage();
+      const hb = (args: string[]) =>
+        execFileSync(HYPERBOX, ['--root', t.root, ...args], {
+          encoding: 'utf8',
+          env: { ...process.env, HYPERBOX_HOST: '' },
+        });
+      hb([
+        'vm',
+        'create',
+        '--name',
+        'steady',
+        '--memory',
+        '128M',
+        '--kernel',
+        guest.kernel,
+        '--initrd',
+        guest.initrd,
+      ]);
+      hb(['vm', 'start', 'steady']);
+      qemuPid = Number(hb(['vm', 'inspect', '-f', '{{.State.Pid}}', 'steady']).trim());
+      assert.ok(qemuPid > 0 && processAlive(qemuPid));
+    }
     await daemon.kill9();
     await sleep(1500);
     assert.ok(processAlive(pid), 'the container outlives the daemon');
+    if (withVm) assert.ok(processAlive(qemuPid), 'the VM outlives the daemon');
     // The socket file is stale now: a new daemon replaces it.
     await daemon.start();
     assert.equal(ok(['ps', '--format', '{{.Names}} {{.State}}']).trim(), 'survivor running');
+    if (withVm) {
+      const vms = JSON.parse((await request(daemon.socket, 'GET', '/hyperbox/v1/vms')).body) as {
+        Name: string;
+        State: { Status: string; Pid: number };
+      }[];
+      const steady = vms.find((v) => v.Name === 'steady');
+      assert.equal(steady?.State.Status, 'running', JSON.stringify(vms));
+      assert.equal(steady?.State.Pid, qemuPid, 'the same QEMU, re-adopted');
+      execFileSync(HYPERBOX, ['--root', t.root, 'vm', 'rm', '-f', 'steady'], {
+        env: { ...process.env, HYPERBOX_HOST: '' },
+      });
+      assert.equal(processAlive(qemuPid), false);
+    }
     // Exits that happened while no daemon ran are caught up: the exit code recorded, --rm honoured.
     assert.equal(ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'brief']).trim(), 'exited 3');
     assert.equal(
