@@ -715,7 +715,9 @@ export class ContainerService {
 
   async reconcile(): Promise<void> {
     for (const rec of this.store.unsettled()) {
-      if (rec.state.busyPid && rec.state.busyPid !== process.pid && processAlive(rec.state.busyPid)) continue;
+      // Busy in a live process, this one included: in the daemon, another request of ours is starting, stopping or
+      // removing it right now (a CLI reconciles before it marks anything busy, so its own pid is never stale here).
+      if (rec.state.busyPid && processAlive(rec.state.busyPid)) continue;
       if (rec.state.status === 'removing') {
         await this.remove(rec.id, { force: true }).catch(() => {});
         continue;

@@ -136,7 +136,9 @@ async function transfer(
   run: (onProgress: (e: ProgressEvent) => void, signal: AbortSignal) => Promise<unknown>,
 ): Promise<void> {
   const abort = new AbortController();
-  ex.req.socket.once('close', () => abort.abort(new Error('client went away')));
+  const onClose = () => abort.abort(new Error('client went away'));
+  // Removed when the transfer ends: a keep-alive socket would otherwise gather one listener per request.
+  ex.req.socket.once('close', onClose);
   const queue: unknown[] = [];
   let wake: (() => void) | undefined;
   let finished = false;
@@ -170,5 +172,9 @@ async function transfer(
       wake = undefined;
     }
   }
-  await ndjson(ex, lines());
+  try {
+    await ndjson(ex, lines());
+  } finally {
+    ex.req.socket.off('close', onClose);
+  }
 }

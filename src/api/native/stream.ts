@@ -8,14 +8,24 @@ import type { Exchange } from '../exchange.ts';
 export async function ndjson(ex: Exchange, values: AsyncIterable<unknown>): Promise<void> {
   const it = values[Symbol.asyncIterator]();
   let gone = false;
-  ex.req.socket.once('close', () => {
+  const onClose = () => {
     gone = true;
     void it.return?.();
-  });
+  };
+  // A keep-alive socket serves many requests: the listener goes with this one, or they pile up on the socket.
+  ex.req.socket.once('close', onClose);
+  try {
+    await pump(ex, it, () => gone);
+  } finally {
+    ex.req.socket.off('close', onClose);
+  }
+}
+
+async function pump(ex: Exchange, it: AsyncIterator<unknown>, gone: () => boolean): Promise<void> {
   let next = await it.next();
   const out = ex.startStream('application/x-ndjson');
   try {
-    while (!next.done && !gone) {
+    while (!next.done && !gone()) {
       out.write(`${JSON.stringify(next.value)}\n`);
       next = await it.next();
     }
