@@ -24,14 +24,13 @@ export function systemRoutes(r: Router, engine: LocalEngine): void {
   r.add('GET', '/system/df', async (ex) => ex.json200(await dfView(engine)));
   r.add('POST', '/auth', async (ex) => {
     const body = await ex.json();
-    const { login } = await import('../../cli/registry-login.ts');
+    const { login } = await import('../../wiring/registry-login.ts');
     const username = stringField(body, 'username');
     const password = stringField(body, 'password');
     const server = typeof body.serveraddress === 'string' ? body.serveraddress : undefined;
-    // The same check and store as `hyperbox login` (its context argument is unused): the credentials are kept in
-    // the daemon's config too, so that the daemon's own pulls and pushes use them (docker's CLI sends them per
-    // request in X-Registry-Auth, which is not read yet).
-    await login(undefined as never, { server, username, password });
+    // The same check and store as `hyperbox login`: the credentials are kept in the daemon's config too, so that
+    // pulls and pushes without X-Registry-Auth use them.
+    await login({ server, username, password });
     ex.json200({ Status: 'Login Succeeded', IdentityToken: '' });
   });
   r.add('GET', '/events', async (ex) => {

@@ -88,8 +88,8 @@ export function registerRegistryCommands(program: Command, ctx: CliContext): voi
           flags.password ??
           (flags.passwordStdin ? await readSecretFromStdin(ctx.stdin) : await readPassword(ctx));
         if (!username || !password) throw new InvalidArgumentError('Username and password are required');
-        const { login } = await import('../registry-login.ts');
-        const { file } = await login(ctx, { server, username, password });
+        const { login } = await import('../../wiring/registry-login.ts');
+        const { file } = await login({ server, username, password });
         ctx.stderr.write(
           `WARNING! Your password will be stored unencrypted in ${file}.\nConfigure a credential helper to remove this warning.\n\n`,
         );
@@ -103,8 +103,8 @@ export function registerRegistryCommands(program: Command, ctx: CliContext): voi
     .argument('[server]')
     .action(
       dockerStatus(ctx, async (server: string | undefined) => {
-        const { logout } = await import('../registry-login.ts');
-        const { name, removed } = await logout(ctx, { server });
+        const { logout } = await import('../../wiring/registry-login.ts');
+        const { name, removed } = await logout({ server });
         ctx.stdout.write(removed ? `Removing login credentials for ${name}\n` : `Not logged in to ${name}\n`);
       }),
     );

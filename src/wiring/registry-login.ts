@@ -1,11 +1,11 @@
 import { DOCKER_HUB, DOCKER_HUB_AUTH_KEY } from '../core/registry/endpoint.ts';
 import { RegistryConnector } from '../drivers/registry/connector.ts';
-import { registryOptionsFrom } from '../wiring/registry-options.ts';
-import type { CliContext } from './context.ts';
+import { registryOptionsFrom } from './registry-options.ts';
 
 /**
- * login / logout: the registry name as docker takes it (`https://host:5000/v2/` → `host:5000`, nothing → Docker
- * Hub), the credentials checked against the registry before they are stored in `<config>/config.json`.
+ * login / logout, shared by the CLI and the daemon's /auth: the registry name as docker takes it
+ * (`https://host:5000/v2/` → `host:5000`, nothing → Docker Hub), the credentials checked against the registry
+ * before they are stored in `<config>/config.json`.
  */
 export function registryName(server: string | undefined): string {
   if (server === undefined || server === '' || server === DOCKER_HUB_AUTH_KEY) return DOCKER_HUB;
@@ -28,10 +28,11 @@ function connector(): RegistryConnector {
   });
 }
 
-export async function login(
-  _ctx: CliContext,
-  opts: { server: string | undefined; username: string; password: string },
-): Promise<{ file: string }> {
+export async function login(opts: {
+  server: string | undefined;
+  username: string;
+  password: string;
+}): Promise<{ file: string }> {
   const name = registryName(opts.server);
   const c = connector();
   try {
@@ -44,10 +45,9 @@ export async function login(
   }
 }
 
-export async function logout(
-  _ctx: CliContext,
-  opts: { server: string | undefined },
-): Promise<{ name: string; removed: boolean }> {
+export async function logout(opts: {
+  server: string | undefined;
+}): Promise<{ name: string; removed: boolean }> {
   const name = registryName(opts.server);
   const c = connector();
   try {
