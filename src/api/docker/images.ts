@@ -4,6 +4,7 @@ import { parseImageFilters } from '../../core/image/list-filter.ts';
 import { formatReference, normalizeReference } from '../../core/image/reference.ts';
 import type { LocalEngine } from '../../engine/engine.ts';
 import type { ProgressEvent } from '../../engine/image-pull.ts';
+import type { ImageSummary } from '../../engine/images.ts';
 import type { Router } from '../router.ts';
 import { asFlags, boolParam, parseFilters } from './filters.ts';
 import { registryAuthFrom } from './registry-auth.ts';
@@ -15,20 +16,7 @@ export function imageRoutes(r: Router, engine: LocalEngine): void {
   r.add('GET', '/images/json', async (ex) => {
     const filters = parseImageFilters(asFlags(parseFilters(ex.query.get('filters'))));
     const list = await images.list({ all: boolParam(ex.query, 'all'), filters });
-    ex.json200(
-      list.map((i) => ({
-        Id: i.id,
-        ParentId: '',
-        RepoTags: i.repoTags,
-        RepoDigests: i.repoDigests,
-        Created: i.created,
-        Size: i.size,
-        SharedSize: -1,
-        VirtualSize: i.size,
-        Labels: {},
-        Containers: i.containers,
-      })),
-    );
+    ex.json200(list.map(imageSummaryView));
   });
 
   r.add('POST', '/images/create', async (ex) => {
@@ -161,4 +149,20 @@ async function save(res: http.ServerResponse, engine: LocalEngine, names: string
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   await engine.images.save(names, res, { format: 'docker-archive' });
   res.end();
+}
+
+/** docker's ImageSummary, as `GET /images/json` and `GET /system/df` give it. */
+export function imageSummaryView(i: ImageSummary): Record<string, unknown> {
+  return {
+    Id: i.id,
+    ParentId: '',
+    RepoTags: i.repoTags,
+    RepoDigests: i.repoDigests,
+    Created: i.created,
+    Size: i.size,
+    SharedSize: -1,
+    VirtualSize: i.size,
+    Labels: {},
+    Containers: i.containers,
+  };
 }

@@ -4,6 +4,7 @@ import type { LocalEngine } from '../../engine/engine.ts';
 import type { EventFilter } from '../../engine/events.ts';
 import type { Router } from '../router.ts';
 import { boolParam, parseFilters } from './filters.ts';
+import { imageSummaryView } from './images.ts';
 import { API_VERSION, hyperboxVersion, versionView } from './version.ts';
 
 /** How often a following `GET /events` looks for new events in the store (other processes write there too). */
@@ -177,18 +178,7 @@ async function dfView(engine: LocalEngine): Promise<Record<string, unknown>> {
   const { duSync } = await import('../../engine/volumes.ts');
   return {
     LayersSize: images.reduce((n, i) => n + i.size, 0),
-    Images: images.map((i) => ({
-      Id: i.id,
-      ParentId: '',
-      RepoTags: i.repoTags,
-      RepoDigests: i.repoDigests,
-      Created: i.created,
-      Size: i.size,
-      SharedSize: -1,
-      VirtualSize: i.size,
-      Labels: {},
-      Containers: i.containers,
-    })),
+    Images: images.map(imageSummaryView),
     Containers: engine.containers.store.all().map((c) => ({
       Id: c.id,
       Names: [`/${c.name}`],
