@@ -15,6 +15,8 @@ const SUITES = [
   'test/container-options.test.ts',
   'test/networks.test.ts',
   'test/images-cli.test.ts',
+  'test/vms.test.ts',
+  'test/host.test.ts',
 ];
 // A simulated reboot removes the run directory, the daemon's socket with it.
 const IN_PROCESS_ONLY = ['reconciles after a host reboot'];

@@ -802,12 +802,12 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
     assert.equal(ok(['ps', '--format', '{{.Names}} {{.State}}']).trim(), 'survivor running');
     if (withVm) {
       const vms = JSON.parse((await request(daemon.socket, 'GET', '/hyperbox/v1/vms')).body) as {
-        Name: string;
-        State: { Status: string; Pid: number };
+        name: string;
+        state: { status: string; qemu?: { pid: number } };
       }[];
-      const steady = vms.find((v) => v.Name === 'steady');
-      assert.equal(steady?.State.Status, 'running', JSON.stringify(vms));
-      assert.equal(steady?.State.Pid, qemuPid, 'the same QEMU, re-adopted');
+      const steady = vms.find((v) => v.name === 'steady');
+      assert.equal(steady?.state.status, 'running', JSON.stringify(vms));
+      assert.equal(steady?.state.qemu?.pid, qemuPid, 'the same QEMU, re-adopted');
       execFileSync(HYPERBOX, ['--root', t.root, 'vm', 'rm', '-f', 'steady'], {
         env: { ...process.env, HYPERBOX_HOST: '' },
       });

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
-import { privilegedSkipReason, TestRoot } from './helpers/cli.ts';
+import { litterOf, privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 import { INSIDE_PRIVATE_NETNS } from './helpers/private-netns.ts';
 
 const skip =
@@ -363,5 +363,58 @@ if (!INSIDE_PRIVATE_NETNS) {
       process.kill(pid, 'SIGKILL');
       spawnSync('sleep', ['0.3']);
     };
+  });
+
+  describe('system reset', () => {
+    it('removes every container, network, volume and image with their bridges, rules and mounts', () => {
+      const t = new TestRoot();
+      try {
+        t.importBusybox();
+        t.ok(['network', 'create', '--subnet', '10.78.0.0/24', 'resetnet']);
+        t.ok(['volume', 'create', 'kept']);
+        t.ok(
+          ['run', '-d', '--name', 'ra', '--network', 'resetnet', '-p', '18090:80', '-v', 'kept:/data'].concat(
+            ['busybox:1', 'sleep', '300'],
+          ),
+        );
+        t.ok(['run', '-d', '--name', 'rb', 'busybox:1', 'sleep', '300']);
+        t.ok(['create', '--name', 'rc', 'busybox:1', 'true']);
+        const bridges = () =>
+          spawnSync('ip', ['-o', 'link', 'show', 'type', 'bridge'], { encoding: 'utf8' }).stdout;
+        assert.notEqual(bridges(), '', 'the networks have bridges');
+
+        const refused = t.run(['system', 'reset']);
+        assert.notEqual(refused.status, 0, refused.stderr);
+        assert.match(refused.stderr, /--force/);
+        assert.equal(t.ok(['ps', '-aq']).split('\n').filter(Boolean).length, 3, 'nothing removed');
+
+        const out = t.ok(['system', 'reset', '-f']);
+        assert.match(out, /^Removed 3 containers, 0 VMs, 2 networks, 1 volumes, 1 images\n/);
+        assert.equal(bridges(), '', 'no bridge left');
+        assert.equal(
+          spawnSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }).stdout,
+          '',
+          'no veth left',
+        );
+        assert.doesNotMatch(
+          spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout,
+          /hbx/,
+          'no rule left',
+        );
+        const left = litterOf(t.root).filter((l) => !t.daemon || !l.startsWith(`process ${t.daemon.pid} `));
+        assert.deepEqual(left, []);
+        if (t.daemon) {
+          // The daemon runs on: its root stays, empty, and it goes on serving.
+          assert.match(out, /The daemon keeps running on its state root/);
+          assert.equal(t.ok(['ps', '-aq']), '');
+          assert.equal(t.ok(['volume', 'ls', '-q']), '');
+          assert.equal(t.ok(['images', '-q']), '');
+        } else {
+          assert.equal(fs.existsSync(t.root), false, 'the state root is gone');
+        }
+      } finally {
+        assert.deepEqual(t.cleanup(), []);
+      }
+    });
   });
 }

@@ -126,19 +126,44 @@ describe('one CLI, two transports', { skip }, () => {
   it('answers what docker has no words for: the host, the ledger, the planner, VMs', async () => {
     const host = await call(socket, 'GET', '/hyperbox/v1/host');
     assert.equal(host.status, 200);
-    assert.equal(host.json.topology.logicalCpus, os.cpus().length);
+    assert.equal(host.json.cpu.logicalCpus, os.cpus().length);
+    const cli = JSON.parse(daemon.ok(['host', '--json']));
+    assert.deepEqual(cli.allocation, host.json.allocation, 'the CLI shows what the API answers');
+    assert.equal(cli.virtualization.probedAt, host.json.virtualization.probedAt, 'one cached verdict');
     const ledger = await call(socket, 'GET', '/hyperbox/v1/ledger');
     assert.equal(ledger.json.host.cpus.length, os.cpus().length);
     assert.deepEqual(ledger.json.reservations, []);
     const args = { host: 'cores=4,threads=2,memory=16G,disk=500G', vm: 'cpus=1,memory=1G,disk=10G' };
     const planned = await call(socket, 'POST', '/hyperbox/v1/plan', JSON.stringify(args));
     assert.equal(planned.status, 200);
-    const cli = JSON.parse(daemon.ok(['plan', '--json', '--host', args.host, '--vm', args.vm]));
-    assert.deepEqual(planned.json, cli, 'the API and the CLI plan alike');
+    const cliPlan = JSON.parse(daemon.ok(['plan', '--json', '--host', args.host, '--vm', args.vm]));
+    assert.deepEqual(planned.json, cliPlan, 'the API and the CLI plan alike');
     const badPlan = await call(socket, 'POST', '/hyperbox/v1/plan', JSON.stringify({ vm: 2 }));
     assert.equal(badPlan.status, 400);
     assert.match(badPlan.json.message, /field "vm": expected string/);
     assert.deepEqual((await call(socket, 'GET', '/hyperbox/v1/vms')).json, []);
+    const vm = {
+      name: 'x1',
+      hostname: 'x1',
+      cpus: 1,
+      memoryBytes: 64 * 1024 * 1024,
+      diskBytes: 0,
+      memoryPrealloc: false,
+      cpuPinning: 'auto',
+      boot: { kind: 'kernel', kernel: 'vmlinuz' },
+      machine: 'microvm',
+      networks: [],
+      publish: [],
+      sshKeys: [],
+    };
+    const relative = await call(socket, 'POST', '/hyperbox/v1/vms', JSON.stringify({ config: vm }));
+    assert.equal(relative.status, 400);
+    assert.match(relative.json.message, /field "config\.boot\.kernel": must be an absolute path/);
+    const unknown = { config: { ...vm, boot: { kind: 'kernel', kernel: '/vmlinuz' }, gpus: 1 } };
+    const extra = await call(socket, 'POST', '/hyperbox/v1/vms', JSON.stringify(unknown));
+    assert.equal(extra.status, 400);
+    assert.match(extra.json.message, /unknown field "config\.gpus"/);
+    assert.deepEqual((await call(socket, 'GET', '/hyperbox/v1/vms')).json, [], 'nothing was created');
     const noVm = await call(socket, 'GET', '/hyperbox/v1/vms/nope');
     assert.equal(noVm.status, 404);
     assert.equal(noVm.json.code, 'NotFound');

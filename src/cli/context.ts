@@ -6,11 +6,7 @@ export interface CliContext {
   layout(): Layout;
   /** The daemon's when one answers (or --host / HYPERBOX_HOST names one), else in-process. */
   engine(): Promise<Engine>;
-  /**
-   * Always in-process: for the daemon itself, a monitor's exit command, and the commands the daemon's API does not
-   * carry yet (vm, host, plan, system); these share the state root with a running daemon as separate CLI
-   * processes always have.
-   */
+  /** Always in-process: for the daemon itself and a monitor's exit command (`container cleanup`). */
   localEngine(): Promise<LocalEngine>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { InvalidArgumentError } from '../core/errors.ts';
 
 /**
@@ -45,17 +45,14 @@ export class DetachMatcher {
   }
 }
 
+/** Joins the terminal to a console connection (QEMU's socket in-process, a taken-over one through the daemon). */
 export async function attachConsole(o: {
-  socket: string;
+  connection: Duplex;
   stdin: NodeJS.ReadStream;
   stdout: NodeJS.WritableStream;
   detachKeys: number[];
 }): Promise<void> {
-  const sock = net.createConnection(o.socket);
-  await new Promise<void>((resolve, reject) => {
-    sock.once('connect', resolve);
-    sock.once('error', reject);
-  });
+  const sock = o.connection;
   const tty = o.stdin.isTTY === true;
   if (tty) o.stdin.setRawMode(true);
   const matcher = new DetachMatcher(o.detachKeys);

@@ -1,12 +1,16 @@
+import type { HostView } from '../core/host/host-view.ts';
 import type { PortBinding } from '../core/network/ports.ts';
 import type { NetworkInspect } from '../core/network/types.ts';
-import type { Engine, EventEngine, NetworkEngine, VolumeEngine } from '../engine/engine.ts';
+import type { Engine, EventEngine, NetworkEngine, SystemEngine, VolumeEngine } from '../engine/engine.ts';
 import type { EngineEvent, EventFilter } from '../engine/events.ts';
+import type { HostEngine } from '../engine/host-service.ts';
 import type { NetworkAttachment, NetworkCreateOptions } from '../engine/networks.ts';
+import type { PlanReport } from '../engine/planner.ts';
 import type { Volume } from '../engine/volumes.ts';
 import { ApiClient } from './http.ts';
 import { RemoteContainers } from './remote-containers.ts';
 import { RemoteImages } from './remote-images.ts';
+import { RemoteVms } from './remote-vms.ts';
 
 const enc = encodeURIComponent;
 
@@ -20,6 +24,9 @@ export class RemoteEngine implements Engine {
   readonly volumes: VolumeEngine;
   readonly networks: NetworkEngine;
   readonly events: EventEngine;
+  readonly vms: RemoteVms;
+  readonly host: HostEngine;
+  readonly system: SystemEngine;
   readonly #api: ApiClient;
 
   constructor(opts: { socketPath: string }) {
@@ -30,6 +37,12 @@ export class RemoteEngine implements Engine {
     this.volumes = remoteVolumes(api);
     this.networks = remoteNetworks(api);
     this.events = remoteEvents(api);
+    this.vms = new RemoteVms(api);
+    this.host = {
+      report: (opts = {}) => api.json<HostView>('GET', '/hyperbox/v1/host', { query: { probe: opts.probe } }),
+      plan: (req) => api.json<PlanReport>('POST', '/hyperbox/v1/plan', { json: req }),
+    };
+    this.system = { reset: () => api.json('POST', '/hyperbox/v1/system/reset') };
   }
 
   close(): void {

@@ -1,13 +1,17 @@
+import type { Duplex } from 'node:stream';
 import type { Digest } from '../core/image/digest.ts';
 import type { PortBinding } from '../core/network/ports.ts';
 import type { NetworkInspect } from '../core/network/types.ts';
+import type { VmFacts } from '../core/vm/views.ts';
 import type { LogRecord } from '../drivers/logs/k8s-file.ts';
+import type { QemuSnapshot } from '../drivers/qemu/qemu-img.ts';
 import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
 import type { ExecRequest } from './container-exec.ts';
 import type { ContainerStatsSample } from './container-stats.ts';
 import type { ContainerRecord } from './container-store.ts';
 import type { ContainerService, CreateRequest, StartOptions } from './containers.ts';
 import type { EngineEvent, EventFilter, EventLog } from './events.ts';
+import type { HostEngine, HostService } from './host-service.ts';
 import type { PullOptions, PullResult } from './image-pull.ts';
 import type { PushOptions, PushResult } from './image-push.ts';
 import type {
@@ -21,7 +25,10 @@ import type {
 } from './images.ts';
 import type { Ledger } from './ledger.ts';
 import type { NetworkAttachment, NetworkCreateOptions, NetworkService } from './networks.ts';
-import type { VmService } from './vms.ts';
+import type { ResetSummary } from './reset.ts';
+import type { VmImageRecord } from './vm-images.ts';
+import type { VmRecord } from './vm-store.ts';
+import type { VmCreateRequest, VmService } from './vms.ts';
 import type { Volume, VolumeService } from './volumes.ts';
 
 /**
@@ -41,6 +48,9 @@ export interface Engine {
   readonly volumes: VolumeEngine;
   readonly networks: NetworkEngine;
   readonly events: EventEngine;
+  readonly vms: VmEngine;
+  readonly host: HostEngine;
+  readonly system: SystemEngine;
   close(): void;
 }
 
@@ -58,6 +68,7 @@ export interface LocalEngine extends Engine {
   readonly ledger: Ledger;
   /** Virtual machines under QEMU (with their base images: `vms.images`). */
   readonly vms: VmService;
+  readonly host: HostService;
 }
 
 /** Containers: life cycle, attach/exec streams, logs, files. `ref` is a name, a full id or a unique id prefix. */
@@ -150,4 +161,42 @@ export interface NetworkEngine {
 export interface EventEngine {
   /** Events after sequence number `afterSeq` that match, oldest first, and the last sequence number read. */
   list(filter: EventFilter, afterSeq?: number): Awaitable<{ events: EngineEvent[]; lastSeq: number }>;
+}
+
+/** Virtual machines: life cycle, disks, snapshots, the serial console. `ref` is a name, a full id or a prefix. */
+export interface VmEngine {
+  /** Every VM with what surrounds it (reservation, addresses, paths): what `vm ls` and `vm inspect` show. */
+  describeAll(): Awaitable<VmFacts[]>;
+  describe(ref: string): Awaitable<VmFacts>;
+  /** Records the VM and reserves its CPUs, memory and disk (refused when they are short), then makes its disk. */
+  create(req: VmCreateRequest): Promise<VmRecord>;
+  start(ref: string): Promise<VmRecord>;
+  /** ACPI power-down, then a hard stop after `timeSeconds`. */
+  stop(ref: string, opts?: { timeSeconds?: number }): Promise<VmRecord>;
+  kill(ref: string): Promise<VmRecord>;
+  restart(ref: string, opts?: { timeSeconds?: number }): Promise<VmRecord>;
+  remove(ref: string, opts?: { force?: boolean }): Promise<unknown>;
+  resizeDisk(ref: string, bytes: number): Promise<VmRecord>;
+  snapshots(ref: string): Promise<readonly QemuSnapshot[]>;
+  snapshot(ref: string, action: 'create' | 'restore' | 'rm', name: string): Promise<void>;
+  /** The serial console's log from its start; with `follow`, what comes next until the VM stops running. */
+  serialLog(ref: string, opts: { follow: boolean }): AsyncIterable<Uint8Array>;
+  /** A connection to a running VM's serial console: bytes both ways (QEMU serves one client at a time). */
+  console(ref: string): Promise<Duplex>;
+  readonly images: VmImageEngine;
+}
+
+/** Base images for `vm create --image`. `import` reads a file on the engine's host. */
+export interface VmImageEngine {
+  import(file: string, name: string): Promise<VmImageRecord>;
+  list(): Awaitable<VmImageRecord[]>;
+  remove(name: string): Awaitable<void>;
+}
+
+export interface SystemEngine {
+  /**
+   * Removes every container, VM, network, volume and image. In-process, the state root goes too; the daemon keeps
+   * its own (it still runs there).
+   */
+  reset(): Promise<ResetSummary & { rootRemoved: boolean }>;
 }

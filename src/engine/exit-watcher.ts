@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { ContainerService } from './containers.ts';
+import type { VmService } from './vms.ts';
 
 /** How often a long-running engine (the daemon) reconciles in full (stray mounts, interrupted removals). */
 const RECONCILE_EVERY_MS = 15_000;
@@ -27,26 +28,47 @@ export function watchExits(containers: ContainerService, exitsDir: string): () =
     if (file) record(String(file));
   });
   watcher.on('error', () => {});
-  let reconciling = false;
-  const reconcile = () => {
-    if (reconciling) return;
-    reconciling = true;
-    containers
-      .reconcile()
-      .catch(() => {})
-      .finally(() => {
-        reconciling = false;
-      });
-  };
-  const timer = setInterval(reconcile, RECONCILE_EVERY_MS);
+  const reconcile = oneAtATime(() => containers.reconcile());
+  const timer = setInterval(reconcile.run, RECONCILE_EVERY_MS);
   timer.unref();
   const monitors = setInterval(() => {
-    if (!reconciling && containers.hasDeadMonitor()) reconcile();
+    if (!reconcile.running() && containers.hasDeadMonitor()) reconcile.run();
   }, MONITOR_CHECK_EVERY_MS);
   monitors.unref();
   return () => {
     watcher.close();
     clearInterval(timer);
     clearInterval(monitors);
+  };
+}
+
+/**
+ * For a long-running engine: finalizes VMs whose QEMU ended without a command of ours asking (kill -9, a crash, a
+ * guest that powered itself off), so that `vm ls` through the daemon shows it at once and the taps go. Returns a
+ * stop function.
+ */
+export function watchVms(vms: VmService): () => void {
+  const reconcile = oneAtATime(() => vms.reconcile());
+  const timer = setInterval(() => {
+    if (!reconcile.running() && vms.hasDeadQemu()) reconcile.run();
+  }, MONITOR_CHECK_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Runs `task` in the background unless a run is still going (a reconcile must not overlap itself). */
+function oneAtATime(task: () => Promise<unknown>): { run: () => void; running: () => boolean } {
+  let going = false;
+  return {
+    run: () => {
+      if (going) return;
+      going = true;
+      task()
+        .catch(() => {})
+        .finally(() => {
+          going = false;
+        });
+    },
+    running: () => going,
   };
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import {
   ConflictError,
@@ -33,6 +34,7 @@ import type { Ledger } from './ledger.ts';
 import type { NetworkService } from './networks.ts';
 import { writeCloudInitSeed } from './vm-cloud-init.ts';
 import type { VmImageService } from './vm-images.ts';
+import { readSerialLog } from './vm-serial-log.ts';
 import { type VmRecord, VmStore } from './vm-store.ts';
 
 /** The host facts a VM start needs, injected so the service runs against fakes in unit tests. */
@@ -132,6 +134,40 @@ export class VmService {
 
   get(ref: string): VmRecord {
     return this.#store.get(ref);
+  }
+
+  describeAll(): VmFacts[] {
+    return this.list().map((r) => this.facts(r));
+  }
+
+  describe(ref: string): VmFacts {
+    return this.facts(this.get(ref));
+  }
+
+  // ---- serial console ------------------------------------------------------------------------------------------
+
+  serialLog(ref: string, opts: { follow: boolean }): AsyncIterable<Uint8Array> {
+    const rec = this.get(ref);
+    return readSerialLog({
+      file: this.paths(rec.id).serialLog,
+      follow: opts.follow,
+      running: () => this.#store.find(rec.id)?.state.status === 'running',
+    });
+  }
+
+  /** QEMU's unix-socket chardev of a running VM, connected. */
+  async console(ref: string): Promise<net.Socket> {
+    const rec = this.requireRunning(ref);
+    const sock = net.createConnection(this.paths(rec.id).consoleSocket);
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', (err) =>
+        reject(
+          new UnavailableError(`cannot reach the console of VM ${rec.name}: ${err.message}`, { cause: err }),
+        ),
+      );
+    });
+    return sock;
   }
 
   // ---- create / remove -----------------------------------------------------------------------------------------
@@ -502,8 +538,9 @@ export class VmService {
   async reconcile(): Promise<void> {
     for (const rec of this.#store.all()) {
       if (!isVmActive(rec.state.status)) continue;
-      const busy = rec.state.busyPid !== undefined && rec.state.busyPid !== process.pid;
-      if (busy && processAliveQuick(rec.state.busyPid!)) continue;
+      // Busy in a live process, this one included: in the daemon, another request of ours is starting or stopping
+      // it right now (a CLI reconciles before it marks anything busy, so its own pid is never found here).
+      if (rec.state.busyPid !== undefined && processAliveQuick(rec.state.busyPid)) continue;
       if (rec.state.status === 'starting' || rec.state.status === 'stopping') {
         // The command working on it died: whatever QEMU it left is killed, the VM recorded as stopped.
         if (rec.state.qemu) killIfSame(rec.state.qemu);
@@ -512,6 +549,13 @@ export class VmService {
       }
       if (!isAlive(rec.state.qemu)) await this.#finalize(rec);
     }
+  }
+
+  /** For a long-running engine: whether a running VM's QEMU is gone (killed, crashed, powered off by its guest). */
+  hasDeadQemu(): boolean {
+    return this.#store
+      .all()
+      .some((r) => r.state.status === 'running' && r.state.busyPid === undefined && !isAlive(r.state.qemu));
   }
 
   /** For network reconcile: whether this owner is a VM that may hold endpoints right now. */

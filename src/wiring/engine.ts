@@ -11,9 +11,11 @@ import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
 import type { LocalEngine } from '../engine/engine.ts';
 import { EventLog } from '../engine/events.ts';
+import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images.ts';
 import type { Ledger } from '../engine/ledger.ts';
 import { NetworkService } from '../engine/networks.ts';
+import { resetEngine } from '../engine/reset.ts';
 import { VmImageService } from '../engine/vm-images.ts';
 import { VmService } from '../engine/vms.ts';
 import { VolumeService } from '../engine/volumes.ts';
@@ -82,7 +84,7 @@ export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
   await vms.reconcile();
   await networks.reconcile((id) => containers.holdsNetwork(id) || vms.holdsNetwork(id));
   mark('engine: reconciled');
-  return {
+  const engine: LocalEngine = {
     images,
     containers,
     volumes,
@@ -92,6 +94,11 @@ export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
       return getLedger();
     },
     vms,
+    host: new HostService({ layout, ledger: getLedger, containers: () => containers.list() }),
+    system: {
+      reset: async () => ({ ...(await resetEngine(engine, layout)), rootRemoved: true }),
+    },
     close: () => db.close(),
   };
+  return engine;
 }

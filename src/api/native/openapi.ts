@@ -37,9 +37,11 @@ export function openApiDocument(operations: readonly Operation[], version: strin
           }
         : {}),
       responses: {
-        ...(produces === 'none'
-          ? { '204': { description: 'done' } }
-          : { '200': { description: 'success', content: { [produces]: {} } } }),
+        ...(op.upgrade
+          ? { '101': { description: 'connection taken over: raw bytes both ways (Upgrade: tcp)' } }
+          : produces === 'none'
+            ? { '204': { description: 'done' } }
+            : { '200': { description: 'success', content: { [produces]: {} } } }),
         '400': errorResponse(
           'invalid request: malformed JSON, unknown or wrongly typed field, body too large',
         ),

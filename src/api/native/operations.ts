@@ -10,7 +10,14 @@ export interface Operation {
   body?: z.ZodType;
   query?: z.ZodType;
   /** Content type of a successful answer (JSON by default; NDJSON or a tar for streams; none for 204). */
-  produces?: 'application/json' | 'application/x-ndjson' | 'application/x-tar' | 'none';
+  produces?:
+    | 'application/json'
+    | 'application/x-ndjson'
+    | 'application/x-tar'
+    | 'application/octet-stream'
+    | 'none';
+  /** The connection is taken over for raw bytes both ways (`Connection: Upgrade`, `Upgrade: tcp`; 101). */
+  upgrade?: boolean;
   /** A raw (non-JSON) request body, e.g. an image archive. */
   consumes?: 'application/x-tar';
 }

@@ -7,6 +7,7 @@ import { nativeNetworkRoutes } from './networks.ts';
 import { openApiDocument } from './openapi.ts';
 import { NativeApi } from './operations.ts';
 import { nativeEventRoutes } from './system.ts';
+import { nativeVmRoutes } from './vms.ts';
 import { nativeVolumeRoutes } from './volumes.ts';
 
 /** The version in the native prefix (`/hyperbox/v1/`); a breaking change gets a new prefix beside it. */
@@ -23,6 +24,7 @@ export function addNativeRoutes(router: Router, engine: LocalEngine, opts: { ver
   nativeNetworkRoutes(api, engine);
   nativeVolumeRoutes(api, engine);
   nativeEventRoutes(api, engine);
+  nativeVmRoutes(api, engine);
   nativeHostRoutes(api, engine);
   const document = openApiDocument(api.operations, opts.version);
   router.add('GET', '/openapi.json', (ex) => ex.json200(document));

@@ -34,6 +34,17 @@ const mount = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** A port to publish: host address and port (0: any free one) to the workload's port. */
+const portRequest = z.strictObject({
+  hostIp: z.string(),
+  hostPort: int.min(0).max(65535),
+  containerPort: int.min(1).max(65535),
+  proto: z.enum(['tcp', 'udp']),
+});
+
+/** A path on the daemon's host: absolute, since the daemon's working directory is not the client's. */
+const hostPath = z.string().regex(/^\//, 'must be an absolute path');
+
 /** engine's ContainerConfig without imageId (create resolves `image`). */
 export const ContainerConfig = z.strictObject({
   image: z.string().min(1),
@@ -67,16 +78,7 @@ export const ContainerConfig = z.strictObject({
       }),
     )
     .optional(),
-  publish: z
-    .array(
-      z.strictObject({
-        hostIp: z.string(),
-        hostPort: int.min(0).max(65535),
-        containerPort: int.min(1).max(65535),
-        proto: z.enum(['tcp', 'udp']),
-      }),
-    )
-    .optional(),
+  publish: z.array(portRequest).optional(),
   publishAll: z.boolean().optional(),
   dns: z.array(z.string()).optional(),
   extraHosts: z.array(z.string()).optional(),
@@ -206,6 +208,37 @@ export const EventFilter = z.strictObject({
 });
 
 export const VmStop = z.strictObject({ timeSeconds: int.nonnegative().optional() });
+/** core/vm/config.ts's VmConfig; the engine validates it fully again (names, sizes, CPU lists, addresses). */
+export const VmCreate = z.strictObject({
+  config: z.strictObject({
+    name: z.string().min(1),
+    hostname: z.string().min(1),
+    cpus: int.positive(),
+    memoryBytes: int.positive(),
+    diskBytes: int.nonnegative(),
+    memoryPrealloc: z.boolean(),
+    cpuPinning: z.union([z.literal('auto'), z.array(int.nonnegative())]),
+    boot: z.discriminatedUnion('kind', [
+      z.strictObject({
+        kind: z.literal('kernel'),
+        kernel: hostPath,
+        initrd: hostPath.optional(),
+        append: z.string().optional(),
+      }),
+      z.strictObject({ kind: z.literal('image'), image: z.string().min(1) }),
+    ]),
+    machine: z.enum(['microvm', 'q35']),
+    networks: z.array(z.strictObject({ network: z.string().min(1), ip: z.string().optional() })),
+    publish: z.array(portRequest),
+    cloudInit: z.string().optional(),
+    sshKeys: z.array(z.string()),
+  }),
+});
+export const VmDiskResize = z.strictObject({ bytes: int.positive() });
+export const VmSnapshotCreate = z.strictObject({ name: z.string().min(1) });
+export const VmLogsQuery = z.strictObject({ follow: flag.optional() });
+export const VmImageImport = z.strictObject({ file: hostPath, name: z.string().min(1) });
+export const HostQuery = z.strictObject({ probe: flag.optional() });
 /** `plan`'s flags as the CLI takes them (`cpus=2,memory=4G,disk=20G`); absent: engine.json's or the defaults. */
 export const PlanRequest = z.strictObject({
   host: z.string().optional(),

@@ -1,9 +1,4 @@
 import type { Command } from 'commander';
-import { isActive } from '../../core/container/state.ts';
-import { hostView } from '../../core/host/host-view.ts';
-import { readHostFacts, readStorage } from '../../drivers/host/host-inventory.ts';
-import { acceleratorFor } from '../../engine/accelerator.ts';
-import { planReport } from '../../engine/planner.ts';
 import type { CliContext } from '../context.ts';
 import { hostText, useColour } from '../host-picture.ts';
 import { planText } from '../plan-text.ts';
@@ -19,26 +14,7 @@ export function registerHostCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print one JSON object')
     .option('--probe', 'probe KVM again with a test boot instead of using the cached verdict')
     .action(async (opts: { json?: boolean; probe?: boolean }) => {
-      const layout = ctx.layout();
-      const engine = await ctx.localEngine();
-      const ledger = engine.ledger;
-      const facts = readHostFacts('/');
-      const accelerator = await acceleratorFor(layout, { reprobe: opts.probe === true });
-      const running = engine.containers.list().filter((r) => isActive(r.state.status));
-      const avail = ledger.availability();
-      const view = hostView({
-        ...facts,
-        accelerator,
-        storage: readStorage(layout.root),
-        policy: ledger.policy,
-        hostReserved: ledger.hostReservedCpus(),
-        reservations: ledger.list(),
-        diskForVms: { reservable: avail.disk.reservable },
-        containers: running.map((r) => ({
-          ...(r.config.resources.nanoCpus ? { nanoCpus: r.config.resources.nanoCpus } : {}),
-          ...(r.config.resources.memory ? { memoryBytes: r.config.resources.memory } : {}),
-        })),
-      });
+      const view = await (await ctx.engine()).host.report({ probe: opts.probe === true });
       if (opts.json) ctx.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
       else
         ctx.stdout.write(hostText(view, { colour: useColour(ctx.stdout), width: ctx.stdout.columns || 100 }));
@@ -71,10 +47,7 @@ export function registerHostCommands(program: Command, ctx: CliContext): void {
         json?: boolean;
       }) => {
         const { json, ...req } = opts;
-        const report = await planReport(req, {
-          layout: ctx.layout(),
-          ledger: async () => (await ctx.localEngine()).ledger,
-        });
+        const report = await (await ctx.engine()).host.plan(req);
         ctx.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : planText(report));
       },
     );

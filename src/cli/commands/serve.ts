@@ -37,7 +37,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const engine = await ctx.localEngine();
       const { createApiServer, stopApiServer } = await import('../../api/server.ts');
       const { listenTcp, listenUnix, parseTcpAddress } = await import('../../api/listen.ts');
-      const { watchExits } = await import('../../engine/exit-watcher.ts');
+      const { watchExits, watchVms } = await import('../../engine/exit-watcher.ts');
       const servers = [createApiServer({ engine })];
       await listenUnix(servers[0]!, socketPath);
       if (tcp) {
@@ -47,7 +47,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           await listenTcp(server, parseTcpAddress(address));
         }
       }
-      const stopWatching = watchExits(engine.containers, layout.exits);
+      const stopWatchingExits = watchExits(engine.containers, layout.exits);
+      const stopWatchingVms = watchVms(engine.vms);
       // One connection's failure must not take the daemon (and every client) down: log it and go on.
       process.on('uncaughtException', (err) => {
         ctx.stderr.write(`hyperbox: unexpected error (serving on): ${err.stack ?? String(err)}\n`);
@@ -61,7 +62,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         process.once('SIGINT', stop);
       });
       // Shut down the server only: containers keep running under their monitors.
-      stopWatching();
+      stopWatchingExits();
+      stopWatchingVms();
       await Promise.all(servers.map(stopApiServer));
       fs.rmSync(socketPath, { force: true });
       ctx.stderr.write('hyperbox: daemon stopped; containers keep running\n');

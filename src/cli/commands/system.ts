@@ -57,11 +57,11 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
         const answer = await readAnswer(ctx.stdin);
         if (!/^y(es)?$/i.test(answer.trim())) return;
       }
-      const { resetEngine } = await import('../../engine/reset.ts');
-      const done = await resetEngine(await ctx.localEngine(), layout);
+      const done = await (await ctx.engine()).system.reset();
       ctx.stdout.write(
         `Removed ${done.containers} containers, ${done.vms} VMs, ${done.networks} networks, ${done.volumes} volumes, ${done.images} images\n`,
       );
+      if (!done.rootRemoved) ctx.stdout.write('The daemon keeps running on its state root\n');
     });
 
   const info = async (opts: { format: string }) => {

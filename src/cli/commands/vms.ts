@@ -6,13 +6,11 @@ import { generateName } from '../../core/ids.ts';
 import { parsePublish } from '../../core/network/ports.ts';
 import { parseCpuPinning, type VmBoot, type VmConfig, type VmMachine } from '../../core/vm/config.ts';
 import { vmInspectView, vmListRow } from '../../core/vm/views.ts';
-import type { LocalEngine } from '../../engine/engine.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../program.ts';
 import { formatTable } from '../table.ts';
 import { renderTemplate } from '../template.ts';
 import { attachConsole, parseDetachKeys } from '../vm-console.ts';
-import { followSerialLog } from '../vm-logs.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -152,8 +150,9 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .option('--memory-prealloc', 'allocate all guest memory at start', false)
     .option('--start', 'start the VM once created', false)
     .action(async (f: CreateFlags) => {
-      const engine = await ctx.localEngine();
-      const name = f.name ?? generateName((n) => engine.vms.list().some((r) => r.name === n));
+      const engine = await ctx.engine();
+      const taken = new Set((await engine.vms.describeAll()).map((v) => v.name));
+      const name = f.name ?? generateName((n) => taken.has(n));
       const rec = await engine.vms.create({ config: vmConfigFromFlags(f, name) });
       if (f.start) await engine.vms.start(rec.id);
       ctx.stdout.write(`${rec.id}\n`);
@@ -163,7 +162,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .description('Start one or more VMs')
     .argument('<vms...>')
     .action(async (refs: string[]) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       await eachVm(ctx, refs, (r) => engine.vms.start(r));
     });
 
@@ -172,7 +171,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vms...>')
     .option('-t, --time <seconds>', 'seconds to wait for the guest to power off', '10')
     .action(async (refs: string[], f: { time: string }) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       const timeSeconds = stopSeconds(f.time);
       await eachVm(ctx, refs, (r) =>
         engine.vms.stop(r, { ...(timeSeconds !== undefined ? { timeSeconds } : {}) }),
@@ -183,7 +182,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .description('Kill the QEMU of one or more VMs')
     .argument('<vms...>')
     .action(async (refs: string[]) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       await eachVm(ctx, refs, (r) => engine.vms.kill(r));
     });
 
@@ -192,7 +191,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vms...>')
     .option('-t, --time <seconds>', 'seconds to wait for the guest to power off', '10')
     .action(async (refs: string[], f: { time: string }) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       const timeSeconds = stopSeconds(f.time);
       await eachVm(ctx, refs, (r) =>
         engine.vms.restart(r, { ...(timeSeconds !== undefined ? { timeSeconds } : {}) }),
@@ -205,7 +204,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vms...>')
     .option('-f, --force', 'kill a running VM first', false)
     .action(async (refs: string[], f: { force: boolean }) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       await eachVm(ctx, refs, (r) => engine.vms.remove(r, { force: f.force }));
     });
 
@@ -221,8 +220,9 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vms...>')
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (refs: string[], f: { format?: string }) => {
-      const engine = await ctx.localEngine();
-      const views = refs.map((r) => vmInspectView(engine.vms.facts(engine.vms.get(r))));
+      const engine = await ctx.engine();
+      const views = [];
+      for (const r of refs) views.push(vmInspectView(await engine.vms.describe(r)));
       if (f.format) for (const v of views) ctx.stdout.write(`${renderTemplate(f.format, v)}\n`);
       else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
     });
@@ -232,14 +232,8 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vm>')
     .option('-f, --follow', 'follow the log while the VM runs', false)
     .action(async (ref: string, f: { follow: boolean }) => {
-      const engine = await ctx.localEngine();
-      const rec = engine.vms.get(ref);
-      await followSerialLog({
-        file: engine.vms.paths(rec.id).serialLog,
-        out: ctx.stdout,
-        follow: f.follow,
-        running: () => engine.vms.get(rec.id).state.status === 'running',
-      });
+      const engine = await ctx.engine();
+      for await (const chunk of engine.vms.serialLog(ref, { follow: f.follow })) ctx.stdout.write(chunk);
     });
 
   vm.command('console')
@@ -247,16 +241,11 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vm>')
     .option('--detach-keys <keys>', 'key sequence to detach, e.g. ctrl-p,ctrl-q', 'ctrl-p,ctrl-q')
     .action(async (ref: string, f: { detachKeys: string }) => {
-      const engine = await ctx.localEngine();
-      const rec = engine.vms.requireRunning(ref);
+      const engine = await ctx.engine();
       const keys = parseDetachKeys(f.detachKeys);
-      if (ctx.stdin.isTTY) ctx.stderr.write(`Connected to VM ${rec.name}; detach with ${f.detachKeys}\r\n`);
-      await attachConsole({
-        socket: engine.vms.paths(rec.id).consoleSocket,
-        stdin: ctx.stdin,
-        stdout: ctx.stdout,
-        detachKeys: keys,
-      });
+      const connection = await engine.vms.console(ref);
+      if (ctx.stdin.isTTY) ctx.stderr.write(`Connected to VM ${ref}; detach with ${f.detachKeys}\r\n`);
+      await attachConsole({ connection, stdin: ctx.stdin, stdout: ctx.stdout, detachKeys: keys });
     });
 
   const disk = vm.command('disk').description("Manage a VM's disk");
@@ -266,7 +255,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vm>')
     .argument('<size>')
     .action(async (ref: string, text: string) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       await engine.vms.resizeDisk(ref, size(text, 'size'));
     });
 
@@ -278,7 +267,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
       .argument('<vm>')
       .argument('<name>')
       .action(async (ref: string, name: string) => {
-        const engine = await ctx.localEngine();
+        const engine = await ctx.engine();
         await engine.vms.snapshot(ref, action, name);
         ctx.stdout.write(`${name}\n`);
       });
@@ -289,7 +278,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<vm>')
     .option('--format <format>', "'table' or 'json'")
     .action(async (ref: string, f: { format?: string }) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       const list = await engine.vms.snapshots(ref);
       if (f.format === 'json') for (const s of list) ctx.stdout.write(`${JSON.stringify(s)}\n`);
       else
@@ -308,7 +297,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .argument('<file>')
     .argument('<name>')
     .action(async (file: string, name: string) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       const rec = await engine.vms.images.import(file, name);
       ctx.stdout.write(`${rec.name}\n`);
     });
@@ -318,8 +307,8 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .description('List base images')
     .option('--format <format>', "'table' or 'json'")
     .action(async (f: { format?: string }) => {
-      const engine = await ctx.localEngine();
-      const list = engine.vms.images.list();
+      const engine = await ctx.engine();
+      const list = await engine.vms.images.list();
       if (f.format === 'json') for (const i of list) ctx.stdout.write(`${JSON.stringify(i)}\n`);
       else
         ctx.stdout.write(
@@ -335,15 +324,15 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .description('Remove base images (refused while a VM uses one)')
     .argument('<names...>')
     .action(async (names: string[]) => {
-      const engine = await ctx.localEngine();
+      const engine = await ctx.engine();
       await eachVm(ctx, names, async (n) => engine.vms.images.remove(n));
     });
 }
 
 async function listVms(ctx: CliContext, f: { quiet: boolean; format?: string }): Promise<void> {
-  const engine: LocalEngine = await ctx.localEngine();
+  const engine = await ctx.engine();
   const now = Date.now();
-  const rows = engine.vms.list().map((r) => vmListRow(engine.vms.facts(r), now));
+  const rows = (await engine.vms.describeAll()).map((f) => vmListRow(f, now));
   if (f.quiet) for (const r of rows) ctx.stdout.write(`${r.ID}\n`);
   else if (f.format === 'json') for (const r of rows) ctx.stdout.write(`${JSON.stringify(r)}\n`);
   else if (f.format && f.format !== 'table')

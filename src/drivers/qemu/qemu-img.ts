@@ -10,12 +10,15 @@ export interface ImageInfo {
   readonly virtualSize: number;
   readonly actualSize: number;
   readonly backingFile?: string;
-  readonly snapshots: readonly {
-    readonly id: string;
-    readonly name: string;
-    readonly date: number;
-    readonly vmStateSize: number;
-  }[];
+  readonly snapshots: readonly QemuSnapshot[];
+}
+
+/** An internal qcow2 snapshot. */
+export interface QemuSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly date: number;
+  readonly vmStateSize: number;
 }
 
 export class QemuImg {
