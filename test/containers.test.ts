@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -305,6 +306,74 @@ describe('containers: the docker life cycle on runc', { skip }, () => {
       t.ok(['cp', 'files:/data', path.join(host, 'copied')]);
       assert.equal(fs.readFileSync(path.join(host, 'copied', 'b.txt'), 'utf8'), 'outside\n');
       t.ok(['rm', 'files']);
+    } finally {
+      fs.rmSync(host, { recursive: true, force: true });
+    }
+  });
+
+  it('cp with - writes a tar of a container path to stdout and unpacks a tar from stdin', () => {
+    const host = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-cp-tar-'));
+    try {
+      t.ok([
+        'run',
+        '-d',
+        '--name',
+        'tars',
+        'busybox:1',
+        'sh',
+        '-c',
+        'mkdir -p /src/sub /dst && echo one > /src/sub/a.txt && ln -s sub/a.txt /src/link && sleep 300',
+      ]);
+      waitFor(() => t.run(['exec', 'tars', 'test', '-L', '/src/link']).status === 0);
+      // Out: a tar the host's tar reads, its top entry the path's base name, the link kept as a link.
+      const out = t.runBytes(['cp', 'tars:/src', '-']);
+      assert.equal(out.status, 0, out.stderr);
+      assert.equal(out.stderr, '');
+      const listing = execFileSync('tar', ['-tv'], { input: out.stdout, encoding: 'utf8' });
+      assert.deepEqual(
+        listing
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(/\s+/).slice(5).join(' '))
+          .sort(),
+        ['src', 'src/link -> sub/a.txt', 'src/sub', 'src/sub/a.txt'],
+      );
+      // In: the same tar back into another directory, and one made by the host's tar.
+      const back = t.runBytes(['cp', '-', 'tars:/dst'], { input: out.stdout });
+      assert.equal(back.status, 0, back.stderr);
+      assert.equal(t.ok(['exec', 'tars', 'cat', '/dst/src/sub/a.txt']), 'one\n');
+      assert.equal(t.ok(['exec', 'tars', 'readlink', '/dst/src/link']), 'sub/a.txt\n');
+      fs.writeFileSync(path.join(host, 'b.txt'), 'from the host\n');
+      const hostTar = execFileSync('tar', ['-C', host, '-c', 'b.txt']);
+      assert.equal(t.runBytes(['cp', '-', 'tars:/dst/'], { input: hostTar }).status, 0);
+      assert.equal(t.ok(['exec', 'tars', 'cat', '/dst/b.txt']), 'from the host\n');
+      // Refusals name what is wrong, and change nothing.
+      const noDir = t.runBytes(['cp', '-', 'tars:/nosuch'], { input: hostTar });
+      assert.equal(noDir.status, 1);
+      assert.match(noDir.stderr, /Could not find the file \/nosuch in container tars/);
+      const notDir = t.runBytes(['cp', '-', 'tars:/src/sub/a.txt'], { input: hostTar });
+      assert.equal(notDir.status, 125);
+      assert.match(notDir.stderr, /destination "tars:\/src\/sub\/a.txt" must be a directory/);
+      const notTar = t.runBytes(['cp', '-', 'tars:/dst'], { input: Buffer.from('not a tar\n') });
+      assert.notEqual(notTar.status, 0);
+      const missing = t.runBytes(['cp', 'tars:/nosuch', '-']);
+      assert.equal(missing.status, 1);
+      assert.equal(missing.stdout.length, 0);
+      assert.match(missing.stderr, /could not find the file \/nosuch in container tars/);
+      const noContainer = t.runBytes(['cp', '-', path.join(host, 'x')], { input: hostTar });
+      assert.equal(noContainer.status, 125);
+      assert.match(noContainer.stderr, /must specify at least one container source/);
+      assert.equal(t.ok(['exec', 'tars', 'cat', '/src/sub/a.txt']), 'one\n');
+      // A stopped container: its root file system is mounted for the copy, both ways.
+      t.ok(['stop', '-t', '0', 'tars']);
+      assert.equal(t.runBytes(['cp', '-', 'tars:/src'], { input: hostTar }).status, 0);
+      const stopped = t.runBytes(['cp', 'tars:/src/b.txt', '-']);
+      assert.equal(stopped.status, 0, stopped.stderr);
+      assert.equal(
+        execFileSync('tar', ['-xO'], { input: stopped.stdout, encoding: 'utf8' }),
+        'from the host\n',
+      );
+      t.ok(['rm', 'tars']);
     } finally {
       fs.rmSync(host, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import { mark } from '../core/trace.ts';
 import type { LocalEngine } from '../engine/engine.ts';
 import { dockerRouter } from './docker/router.ts';
 import { API_VERSION, hyperboxVersion, serverHeader } from './docker/version.ts';
@@ -67,7 +68,9 @@ async function dispatch(router: Router, ex: Exchange): Promise<void> {
     const path = ex.path.replace(VERSION_PREFIX, '');
     const { handler, params } = router.match(ex.req.method ?? 'GET', path);
     ex.params = params;
+    mark(`api: ${ex.req.method} ${path}`);
     await handler(ex);
+    mark(`api: ${ex.req.method} ${path} handled`);
   } catch (err) {
     if (process.env.HYPERBOX_DEBUG)
       process.stderr.write(`${ex.req.method} ${ex.req.url}: ${(err as Error).stack}\n`);

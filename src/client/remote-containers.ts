@@ -1,9 +1,12 @@
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseCopyArgs } from '../core/container/copy-args.ts';
 import { stateClause } from '../core/container/status-text.ts';
-import { ConflictError, InternalError, NotImplementedError } from '../core/errors.ts';
+import { ConflictError, InternalError, InvalidArgumentError } from '../core/errors.ts';
 import type { LogRecord } from '../drivers/logs/k8s-file.ts';
 import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
+import type { CopyStreams } from '../engine/container-copy.ts';
 import type { ExecRequest } from '../engine/container-exec.ts';
 import type { ContainerStatsSample } from '../engine/container-stats.ts';
 import type { ContainerRecord } from '../engine/container-store.ts';
@@ -209,21 +212,50 @@ export class RemoteContainers implements ContainerEngine {
     };
   }
 
-  /** `cp` between the daemon's host and a container: the local side travels as an absolute path. */
-  async copy(src: string, dest: string, opts: { archive: boolean; followLink: boolean }): Promise<void> {
-    if (src === '-' || dest === '-')
-      throw new NotImplementedError(
-        'cp with "-" (a tar stream on stdin/stdout) is not available through the daemon',
-      );
+  /**
+   * `cp` between the daemon's host and a container: the local side travels as an absolute path. With `-`, the tar
+   * travels over the connection instead, through docker's archive routes (the daemon's disk never holds it).
+   */
+  async copy(
+    src: string,
+    dest: string,
+    opts: { archive: boolean; followLink: boolean } & CopyStreams,
+  ): Promise<void> {
+    const req = parseCopyArgs(src, dest);
+    if (req.kind === 'tar-out') {
+      const stdout = opts.stdout;
+      if (!stdout) throw new InvalidArgumentError('cp to "-" needs an output stream for the tar');
+      const res = await this.#api.request('GET', `/containers/${enc(req.from.container)}/archive`, {
+        query: { path: req.from.path },
+      });
+      // A failure after the headers can only cut the stream short (no status can follow): say so, not "aborted".
+      const cut = (cause?: unknown) =>
+        new InternalError(`the daemon ended the tar of ${src} before its end`, cause ? { cause } : undefined);
+      try {
+        // Not ended: stdout is the command's, and outlives the copy.
+        await pipeline(res, stdout, { end: false });
+      } catch (err) {
+        throw res.complete ? err : cut(err);
+      }
+      if (!res.complete) throw cut();
+      return;
+    }
+    if (req.kind === 'tar-in') {
+      if (!opts.stdin) throw new InvalidArgumentError('cp from "-" needs an input stream with a tar');
+      const res = await this.#api.request('PUT', `/containers/${enc(req.to.container)}/archive`, {
+        query: { path: req.to.path },
+        body: opts.stdin,
+      });
+      res.resume();
+      return;
+    }
+    // The local side travels as an absolute path: the daemon's working directory is not ours.
+    const body =
+      req.kind === 'from-container'
+        ? { src, dest: path.resolve(req.dest) }
+        : { src: path.resolve(req.src), dest };
     await this.#api.json('POST', `${P}/copy`, {
-      json: { src: localAbsolute(src), dest: localAbsolute(dest), ...opts },
+      json: { ...body, archive: opts.archive, followLink: opts.followLink },
     });
   }
-}
-
-/** `CONTAINER:PATH` stays as it is; a local path becomes absolute (the daemon's working directory is not ours). */
-function localAbsolute(arg: string): string {
-  const colon = arg.indexOf(':');
-  const inContainer = colon > 0 && !arg.startsWith('/') && !arg.startsWith('.');
-  return inContainer ? arg : path.resolve(arg);
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Header, type Pack, pack } from 'tar-stream';
+import { parseCopyArgs } from '../core/container/copy-args.ts';
 import { isActive } from '../core/container/state.ts';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { applyLayer } from '../drivers/layers/apply-layer.ts';
@@ -11,47 +12,71 @@ import { resolveDirInRoot } from '../drivers/layers/scoped-path.ts';
 import { mountOverlay, unmount } from '../drivers/mounts/overlay.ts';
 import type { ContainerService } from './containers.ts';
 
+/** The streams `cp` reads and writes for `-`: a tar on stdin (`cp - CTR:DIR`) or stdout (`cp CTR:PATH -`). */
+export interface CopyStreams {
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+}
+
 /**
  * `cp` in both directions, as a tar stream between two roots: the container side is always resolved inside the
  * container's root (its symbolic links cannot point the copy at the host), and unpacking goes through the same
  * contained extractor as image layers. A running container is reached through /proc/<pid>/root, so its volumes
- * are seen as it sees them; a stopped one has its root file system mounted for the copy. (Loaded only by `cp`:
- * tar-stream stays out of every other command's start-up.)
+ * are seen as it sees them; a stopped one has its root file system mounted for the copy. With `-`, the tar itself
+ * is the local side, as docker's archive API carries it. (Loaded only by `cp`: tar-stream stays out of every other
+ * command's start-up.)
  */
 export async function copyFiles(
   svc: ContainerService,
   src: string,
   dest: string,
-  opts: { archive: boolean; followLink: boolean },
+  opts: { archive: boolean; followLink: boolean } & CopyStreams,
 ): Promise<void> {
-  const from = splitContainerPath(src);
-  const to = splitContainerPath(dest);
-  if (from && to) throw new InvalidArgumentError('copying between containers is not supported');
-  if (!from && !to) throw new InvalidArgumentError('must specify at least one container source');
-  const side = (from ?? to)!;
-  const rec = svc.get(side.container);
-  await withContainerRoot(svc, rec.id, async (root) => {
-    if (from) {
-      const source = await resolveInRoot(root, from.path, src);
-      await copyInto(source, dest, {
-        root: undefined,
-        preserveOwnership: opts.archive,
-        followLink: opts.followLink,
-      });
-    } else {
-      await copyInto(path.resolve(src), to!.path, {
-        root,
-        preserveOwnership: true,
-        followLink: opts.followLink,
-      });
+  const req = parseCopyArgs(src, dest);
+  switch (req.kind) {
+    case 'tar-out': {
+      const stdout = opts.stdout;
+      if (!stdout) throw new InvalidArgumentError('cp to "-" needs an output stream for the tar');
+      await archiveFromContainer(
+        svc,
+        req.from.container,
+        req.from.path,
+        async (_stat, tar) => {
+          // Not ended: stdout is the command's, and outlives the copy.
+          await pipeline(tar!, stdout, { end: false });
+        },
+        { statOnly: false },
+      );
+      return;
     }
-  });
-}
-
-function splitContainerPath(arg: string): { container: string; path: string } | undefined {
-  const colon = arg.indexOf(':');
-  if (colon <= 0 || arg.startsWith('/') || arg.startsWith('.')) return undefined;
-  return { container: arg.slice(0, colon), path: arg.slice(colon + 1) || '/' };
+    case 'tar-in':
+      if (!opts.stdin) throw new InvalidArgumentError('cp from "-" needs an input stream with a tar');
+      await extractIntoContainer(svc, req.to.container, req.to.path, opts.stdin);
+      return;
+    case 'from-container': {
+      const rec = svc.get(req.from.container);
+      await withContainerRoot(svc, rec.id, async (root) => {
+        const source = await resolveInRoot(root, req.from.path, src);
+        await copyInto(source, req.dest, {
+          root: undefined,
+          preserveOwnership: opts.archive,
+          followLink: opts.followLink,
+        });
+      });
+      return;
+    }
+    case 'into-container': {
+      const rec = svc.get(req.to.container);
+      await withContainerRoot(svc, rec.id, async (root) => {
+        await copyInto(path.resolve(req.src), req.to.path, {
+          root,
+          preserveOwnership: true,
+          followLink: opts.followLink,
+        });
+      });
+      return;
+    }
+  }
 }
 
 async function withContainerRoot<T>(
@@ -216,7 +241,12 @@ export async function extractIntoContainer(
   await withContainerRoot(svc, rec.id, async (root) => {
     const parts = dir.split('/').filter((x) => x !== '' && x !== '.');
     const destDir = await resolveDirInRoot(root, parts, { create: false, label: 'destination', entry: dir });
-    if (!destDir) throw new NotFoundError(`Could not find the file ${dir} in container ${rec.name}`);
+    if (!destDir) {
+      // Not found, or found but not a directory: docker's CLI stats first and says which.
+      const found = await resolveInRoot(root, dir, rec.name).catch(() => undefined);
+      if (!found) throw new NotFoundError(`Could not find the file ${dir} in container ${rec.name}`);
+      throw new InvalidArgumentError(`destination "${rec.name}:${dir}" must be a directory`);
+    }
     const scratch = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'hbx-cp-'));
     try {
       await applyLayer(tar as Readable, destDir, {

@@ -17,11 +17,13 @@ import { mountOverlay, mountPoints, unmount } from '../drivers/mounts/overlay.ts
 import { runCommand } from '../drivers/proc/run.ts';
 import type { AttachSession, ExecSession, ExitRecord, OciRuntime } from '../drivers/runtime/oci-runtime.ts';
 import type { Database } from '../drivers/store/database.ts';
+import type { CopyStreams } from './container-copy.ts';
 import { type ExecRequest, execInContainer } from './container-exec.ts';
 import { type ContainerPaths, containerPaths, writeEtcFiles } from './container-files.ts';
 import { prepareSpec } from './container-spec.ts';
 import { type ContainerStatsSample, sampleStats } from './container-stats.ts';
 import { type ContainerRecord, ContainerStore } from './container-store.ts';
+import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from './event-wakeup.ts';
 import type { EventLog } from './events.ts';
 import type { ImageService } from './images.ts';
 import type { ContainerCpuPool } from './ledger.ts';
@@ -489,26 +491,45 @@ export class ContainerService {
   async wait(
     ref: string,
     condition: 'not-running' | 'next-exit' | 'removed' = 'not-running',
+    opts: { signal?: AbortSignal } = {},
   ): Promise<number> {
     const rec = this.store.get(ref);
     let exitCode = rec.state.exitCode;
-    if (isActive(rec.state.status)) {
-      const exit = await this.#waitExitFile(rec);
-      await this.finalize(rec.id, exit);
-      exitCode = exit.exitCode;
-    }
-    if (condition === 'removed') {
-      while (this.store.find(rec.id)) await sleep(50);
+    // Subscribed before the exit is finalized: the removal (--rm) usually follows in this very process.
+    const removal =
+      condition === 'removed'
+        ? new EventWakeup(this.#d.events, {
+            accept: (e) => e.type === 'container' && e.action === 'destroy' && e.actorId === rec.id,
+            fallbackMs: OTHER_PROCESS_RECHECK_MS,
+          })
+        : undefined;
+    try {
+      if (isActive(rec.state.status)) {
+        const exit = await this.#waitExitFile(rec, opts.signal ? { signal: opts.signal } : {});
+        await this.finalize(rec.id, exit);
+        exitCode = exit.exitCode;
+      }
+      if (removal) while (this.store.find(rec.id)) await removal.next(opts.signal);
+    } finally {
+      removal?.close();
     }
     return exitCode;
   }
 
-  /** Resolves when the monitor has written the exit file (inotify on the exits directory, plus a slow poll). */
-  async #waitExitFile(rec: ContainerRecord, timeoutMs?: number): Promise<ExitRecord> {
+  /**
+   * Resolves when the monitor has written the exit file (inotify on the exits directory, plus a slow poll); rejects
+   * after `timeoutMs` or when `signal` aborts (a client that went away).
+   */
+  async #waitExitFile(
+    rec: ContainerRecord,
+    opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<ExitRecord> {
+    const { timeoutMs, signal } = opts;
     fs.mkdirSync(this.#d.layout.exits, { recursive: true });
     const check = () => this.#readExit(rec);
     const first = await check();
     if (first) return first;
+    signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
       let done = false;
       let checking = false;
@@ -518,8 +539,11 @@ export class ContainerService {
         watcher.close();
         clearInterval(poll);
         if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         fn();
       };
+      const onAbort = () => finish(() => reject(signal!.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
       const recheck = () => {
         if (checking || done) return;
         checking = true;
@@ -589,14 +613,14 @@ export class ContainerService {
     let exit: ExitRecord | undefined;
     if (timeout !== 0) {
       await this.#d.runtime.kill(rec.id, signal).catch(() => {});
-      exit = await this.#waitExitFile(rec, timeout < 0 ? undefined : timeout * 1000).catch((err) => {
+      exit = await this.#waitExitFile(rec, timeout < 0 ? {} : { timeoutMs: timeout * 1000 }).catch((err) => {
         if (err instanceof TimeoutError) return undefined;
         throw err;
       });
     }
     if (!exit) {
       await this.#d.runtime.kill(rec.id, 'SIGKILL', { all: true }).catch(() => {});
-      exit = await this.#waitExitFile(rec, 10_000);
+      exit = await this.#waitExitFile(rec, { timeoutMs: 10_000 });
     }
     await this.finalize(rec.id, exit);
     this.#d.events.record('container', 'stop', rec.id, { name: rec.name, image: rec.config.image });
@@ -894,7 +918,12 @@ export class ContainerService {
     return execInContainer(this, ref, req);
   }
 
-  async copy(src: string, dest: string, opts: { archive: boolean; followLink: boolean }): Promise<void> {
+  /** `cp`; with `-` on one side the tar travels on `stdin` or `stdout`. */
+  async copy(
+    src: string,
+    dest: string,
+    opts: { archive: boolean; followLink: boolean } & CopyStreams,
+  ): Promise<void> {
     const { copyFiles } = await import('./container-copy.ts');
     await copyFiles(this, src, dest, opts);
   }

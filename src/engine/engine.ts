@@ -103,8 +103,17 @@ export interface ContainerEngine {
   top(ref: string, psArgs: string[]): Promise<{ titles: string[]; processes: string[][] }>;
   stats(ids: string[]): Promise<ContainerStatsSample[]>;
   exec(ref: string, req: ExecRequest): Promise<ExecSession>;
-  /** `cp`: one side is `CONTAINER:PATH`, the other a local path. */
-  copy(src: string, dest: string, opts: { archive: boolean; followLink: boolean }): Promise<void>;
+  /** `cp`: one side is `CONTAINER:PATH`, the other a local path or `-`, a tar on `stdin` / `stdout`. */
+  copy(
+    src: string,
+    dest: string,
+    opts: {
+      archive: boolean;
+      followLink: boolean;
+      stdin?: NodeJS.ReadableStream;
+      stdout?: NodeJS.WritableStream;
+    },
+  ): Promise<void>;
 }
 
 /** Images: the local store, archives and registries. */

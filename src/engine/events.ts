@@ -19,9 +19,12 @@ export interface EventFilter {
   image?: string[];
 }
 
+export type EventListener = (event: EngineEvent) => void;
+
 /** The engine's event journal, kept in the metadata store so that events outlive the process that saw them. */
 export class EventLog {
   readonly #db: Database;
+  readonly #listeners = new Set<EventListener>();
   constructor(db: Database) {
     this.#db = db;
   }
@@ -31,6 +34,43 @@ export class EventLog {
     this.#db.sql
       .prepare('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?, ?, ?, ?, ?)')
       .run(timeNano, type, action, actorId, JSON.stringify(attributes));
+    if (this.#listeners.size === 0) return;
+    const event: EngineEvent = { type, action, actorId, attributes, timeNano };
+    for (const listener of this.#listeners) {
+      // A listener's failure is its own: the operation that recorded the event has already happened.
+      try {
+        listener(event);
+      } catch {}
+    }
+  }
+
+  /**
+   * Calls `listener` after each event that this process records, once it is stored (a long-running engine's
+   * waiters wake on it instead of polling). Events recorded by other processes sharing the store are not heard:
+   * whoever must see those looks at the store again now and then. Returns the function that unsubscribes.
+   */
+  subscribe(listener: EventListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** How many listeners are subscribed (for tests that check none is left behind). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** The exit code in a container's last `die` event (by full id); undefined when it never died. */
+  lastExitCode(containerId: string): number | undefined {
+    const row = this.#db.sql
+      .prepare(
+        "SELECT attributes FROM events WHERE type = 'container' AND action = 'die' AND actor_id = ? ORDER BY seq DESC LIMIT 1",
+      )
+      .get(containerId) as { attributes: string } | undefined;
+    if (!row) return undefined;
+    const code = Number((JSON.parse(row.attributes) as Record<string, string>).exitCode);
+    return Number.isInteger(code) ? code : undefined;
   }
 
   /**

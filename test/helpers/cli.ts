@@ -61,6 +61,19 @@ export class TestRoot {
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** As `run`, with stdin and stdout as bytes (a tar through `cp -`). */
+  runBytes(
+    args: string[],
+    opts: { input?: Buffer } = {},
+  ): { status: number; stdout: Buffer; stderr: string } {
+    const r = spawnSync(HYPERBOX, ['--root', this.root, ...args], {
+      input: opts.input ?? Buffer.alloc(0),
+      timeout: 60_000,
+      env: { ...process.env, ...this.#env },
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
+  }
+
   /** Runs and insists on success, returning stdout. */
   ok(args: string[], opts: { input?: string } = {}): string {
     const r = this.run(args, opts);

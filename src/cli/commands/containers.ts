@@ -365,7 +365,13 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     .option('-L, --follow-link', 'always follow symbol link in SRC_PATH', false)
     .action(async (src: string, dest: string, flags: { archive: boolean; followLink: boolean }) => {
       const engine = await ctx.engine();
-      await engine.containers.copy(src, dest, { archive: flags.archive, followLink: flags.followLink });
+      // `-` on one side: a tar on our stdin (`cp - CTR:DIR`) or stdout (`cp CTR:PATH -`).
+      await engine.containers.copy(src, dest, {
+        archive: flags.archive,
+        followLink: flags.followLink,
+        stdin: ctx.stdin,
+        stdout: ctx.stdout,
+      });
     });
 
   program
