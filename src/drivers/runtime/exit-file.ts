@@ -1,5 +1,5 @@
 import { watch } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InternalError } from '../../core/errors.ts';
 import type { ExitLocation, ExitRecord } from './oci-runtime.ts';
@@ -10,18 +10,26 @@ import type { ExitLocation, ExitRecord } from './oci-runtime.ts';
  */
 export async function readExitFile(loc: ExitLocation): Promise<ExitRecord | undefined> {
   const file = path.join(loc.exitDir, loc.id);
-  let text: string;
+  // Read and dated through one open file: whoever records the exit deletes the file, maybe between two calls.
+  let handle: FileHandle;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  let text: string;
+  let finishedAt: number;
+  try {
+    text = await handle.readFile('utf8');
+    finishedAt = (await handle.stat()).mtimeMs;
+  } finally {
+    await handle.close();
+  }
   const exitCode = Number(text.trim());
   if (!Number.isInteger(exitCode))
     throw new InternalError(`exit file ${file} holds no exit status: "${text}"`);
-  const [info, oomKilled] = await Promise.all([stat(file), exists(path.join(loc.bundle, 'oom'))]);
-  return { exitCode, finishedAt: info.mtimeMs, oomKilled };
+  return { exitCode, finishedAt, oomKilled: await exists(path.join(loc.bundle, 'oom')) };
 }
 
 /** Resolves when the exit file exists: a watch on the exit directory, armed before the first look (no race). */
