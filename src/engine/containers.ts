@@ -456,10 +456,20 @@ export class ContainerService {
   /** Until no live process is busy with the container (at most 10 s: a stuck one must not block forever). */
   async #untilSettled(id: string): Promise<void> {
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const busy = this.store.find(id)?.state.busyPid;
-      if (busy === undefined || (busy !== process.pid && !processAlive(busy))) return;
-      await sleep(25);
+    // This process's own finalize records `die` as soon as it lets go, which wakes us at once (the daemon's exit
+    // watcher and a waiter racing for one exit); another process's is seen by looking again every 25 ms.
+    const wakeup = new EventWakeup(this.#d.events, {
+      accept: (e) => e.type === 'container' && e.actorId === id,
+      fallbackMs: 25,
+    });
+    try {
+      while (Date.now() < deadline) {
+        const busy = this.store.find(id)?.state.busyPid;
+        if (busy === undefined || (busy !== process.pid && !processAlive(busy))) return;
+        await wakeup.next();
+      }
+    } finally {
+      wakeup.close();
     }
   }
 
