@@ -380,15 +380,14 @@ export class ContainerService {
    */
   async #teardown(rec: ContainerRecord): Promise<void> {
     const p = this.paths(rec.id);
-    const runtimeGone = async () => {
-      if (fs.existsSync(path.join(this.#d.layout.runcRoot, rec.id))) {
-        await this.#d.runtime.delete(rec.id, { force: true });
-      }
-      await waitMonitorGone(p.bundle);
-    };
+    // Once runc has deleted the container its processes are dead: the network may go while the monitor lingers.
+    const deleted = fs.existsSync(path.join(this.#d.layout.runcRoot, rec.id))
+      ? this.#d.runtime.delete(rec.id, { force: true })
+      : Promise.resolve();
     // Independent: the overlay is our mount in the host's namespace, runc's state is its own.
     await Promise.all([
-      runtimeGone().then(() =>
+      deleted.then(() => waitMonitorGone(p.bundle)),
+      deleted.then(() =>
         rec.config.networkMode === 'bridge' ? this.#d.networks.tearDown(rec.id) : undefined,
       ),
       unmount(p.rootfs),
@@ -1006,7 +1005,8 @@ async function waitMonitorGone(bundle: string): Promise<void> {
   }
   // The monitor waits for its exit command to finish: when we are that command, it cannot go before we do.
   if (pid === process.ppid) return;
-  for (let i = 0; i < 100 && pid > 0 && processAlive(pid, 'conmon'); i++) await sleep(20);
+  // It is not our child (it double-forks), so there is no exit to wait on: look often at first, when it usually goes.
+  for (let i = 0; i < 140 && pid > 0 && processAlive(pid, 'conmon'); i++) await sleep(i < 40 ? 5 : 20);
 }
 
 function isZombie(pid: number): boolean {

@@ -18,7 +18,7 @@ export class StagedArchive implements ArchiveFiles {
   readonly #superseded: StagedBlob[] = [];
 
   static async read(input: Readable, store: ContentStore): Promise<StagedArchive> {
-    const { extract } = await import('tar-stream');
+    const { extract } = await import('../layers/tar-stream.ts');
     const archive = new StagedArchive();
     const ex = extract();
     // Errors reach us through the iterator and the pipeline; without a listener streamx would also throw them.

@@ -6,7 +6,7 @@ import type { ArchiveMember } from '../../core/image/archive-save.ts';
 
 /** Streams archive members into a tar (uncompressed, fixed times and owners: the same images give the same bytes). */
 export async function writeArchive(members: readonly ArchiveMember[], output: Writable): Promise<void> {
-  const { pack } = await import('tar-stream');
+  const { pack } = await import('../layers/tar-stream.ts');
   const p = pack();
   const writing = pipeline(p as unknown as NodeJS.ReadableStream, output);
   try {

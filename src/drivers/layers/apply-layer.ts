@@ -49,7 +49,7 @@ interface Meta {
 }
 
 export async function applyLayer(tar: Readable, root: string, opts: ApplyOptions): Promise<ApplyResult> {
-  const { extract } = await import('tar-stream');
+  const { extract } = await import('./tar-stream.ts');
   const ex = extract();
   // Errors reach us through the iterator and the pipeline; without a listener streamx would also throw them.
   ex.on('error', () => {});

@@ -13,7 +13,7 @@ import type { Header, Pack } from 'tar-stream';
  * skipped, as tar does. Entries are sorted, so the same tree gives the same bytes.
  */
 export async function packDirectory(dir: string): Promise<Readable> {
-  const { pack } = await import('tar-stream');
+  const { pack } = await import('./tar-stream.ts');
   const p = pack();
   const xattrs = await readXattrs(dir);
   void writeTree(p, dir, xattrs).then(
