@@ -6,9 +6,9 @@ import { privilegedSkipReason, REPO } from './helpers/cli.ts';
 
 /**
  * The CLI's main black-box suites again, with every command going through a daemon (`hyperbox serve` on each test
- * root's socket, reached through HYPERBOX_HOST: see TestRoot). Left out, with the reason printed: the tests that
- * kill a container's monitor or fake a reboot under the engine, whose recovery is the in-process engine's
- * reconcile at the start of each command (a daemon reconciles when it starts: test/docker-cli.test.ts covers it).
+ * root's socket, reached through HYPERBOX_HOST: see TestRoot; the registry suite's commands find it on the root's
+ * default socket). Left out, with the reason printed: the test that fakes a host reboot, which deletes the run
+ * directory and the daemon's socket with it (a daemon reconciles when it starts: test/docker-cli.test.ts covers it).
  */
 const SUITES = [
   'test/containers.test.ts',
@@ -17,6 +17,7 @@ const SUITES = [
   'test/images-cli.test.ts',
   'test/vms.test.ts',
   'test/host.test.ts',
+  'test/registry.test.ts',
 ];
 // A simulated reboot removes the run directory, the daemon's socket with it.
 const IN_PROCESS_ONLY = ['reconciles after a host reboot'];

@@ -20,6 +20,8 @@ export interface PullRequest {
   quiet?: boolean;
   /** Print the pulled reference as the last line (`pull` does, run's implicit pull does not). */
   printRef?: boolean;
+  /** false: `--tls-verify=false`. */
+  tlsVerify?: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function pullImage(ctx: CliContext, req: PullRequest): Promise<{ re
     const result = await engine.images.pull(req.ref, {
       ...(req.platform !== undefined ? { platform: req.platform } : {}),
       ...(req.allTags ? { allTags: true } : {}),
+      ...(req.tlsVerify === false ? { tlsVerify: false } : {}),
       onProgress: (e: ProgressEvent) => {
         // The client may announce the repository itself: the header above already did.
         if (!e.status.startsWith('Pulling from')) view.event(e);
@@ -82,6 +85,8 @@ export interface PushRequest {
   ref: string;
   out: Out;
   quiet?: boolean;
+  /** false: `--tls-verify=false`. */
+  tlsVerify?: boolean;
 }
 
 /**
@@ -94,7 +99,10 @@ export async function pushImage(ctx: CliContext, req: PushRequest): Promise<void
   const view = progressView(req.out, { quiet: req.quiet === true });
   view.note(`The push refers to repository [${target.domain}/${target.path}]`);
   try {
-    const result = await engine.images.push(req.ref, { onProgress: (e: ProgressEvent) => view.event(e) });
+    const result = await engine.images.push(req.ref, {
+      ...(req.tlsVerify === false ? { tlsVerify: false } : {}),
+      onProgress: (e: ProgressEvent) => view.event(e),
+    });
     view.done();
     if (req.quiet) {
       req.out.write(

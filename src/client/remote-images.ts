@@ -77,6 +77,7 @@ export class RemoteImages implements ImageEngine {
         ref,
         ...(opts.platform !== undefined ? { platform: opts.platform } : {}),
         ...(opts.allTags !== undefined ? { allTags: opts.allTags } : {}),
+        ...(opts.tlsVerify !== undefined ? { tlsVerify: opts.tlsVerify } : {}),
       },
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -84,7 +85,9 @@ export class RemoteImages implements ImageEngine {
   }
 
   async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
-    const res = await this.#api.request('POST', `${P}/push`, { json: { ref } });
+    const res = await this.#api.request('POST', `${P}/push`, {
+      json: { ref, ...(opts.tlsVerify !== undefined ? { tlsVerify: opts.tlsVerify } : {}) },
+    });
     return transferResult<PushResult>(res, opts.onProgress);
   }
 

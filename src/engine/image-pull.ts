@@ -29,6 +29,8 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** For this pull only, instead of the stored ones (the docker API's X-Registry-Auth). */
   credentials?: RegistryCredentials;
+  /** false: plain HTTP and unverified TLS for this pull (podman's `--tls-verify=false`). */
+  tlsVerify?: boolean;
 }
 
 export interface RegistryCredentials {

@@ -21,6 +21,8 @@ export interface PushOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** For this push only, instead of the stored ones (the docker API's X-Registry-Auth). */
   credentials?: RegistryCredentials;
+  /** false: plain HTTP and unverified TLS for this push (podman's `--tls-verify=false`). */
+  tlsVerify?: boolean;
 }
 
 export interface PushResult {

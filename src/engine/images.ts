@@ -129,7 +129,8 @@ export class ImageService {
   #content: ContentStore | undefined;
   #layers: LayerStore | undefined;
   readonly #registryOptions: RegistryOptions;
-  #connector: RegistryConnector | undefined;
+  /** Registry connectors: as configured, and one without TLS verification for `--tls-verify=false` transfers. */
+  readonly #connectors = new Map<'configured' | 'unverified', RegistryConnector>();
 
   constructor(opts: ImageServiceOptions) {
     this.#registryOptions = opts.registry ?? {};
@@ -461,27 +462,38 @@ export class ImageService {
 
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     const { pullImage } = await import('./image-pull.ts');
-    return pullImage(await this.#transferStore(opts.credentials), ref, opts);
+    return pullImage(await this.#transferStore(opts), ref, opts);
   }
 
   async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
     const { pushImage } = await import('./image-push.ts');
-    return pushImage(await this.#transferStore(opts.credentials), ref, opts);
+    return pushImage(await this.#transferStore(opts), ref, opts);
+  }
+
+  async #connectorFor(kind: 'configured' | 'unverified'): Promise<RegistryConnector> {
+    let connector = this.#connectors.get(kind);
+    if (!connector) {
+      const { RegistryConnector } = await import('../drivers/registry/connector.ts');
+      const o = this.#registryOptions;
+      const tlsVerify = kind === 'unverified' ? false : o.tlsVerify;
+      connector = new RegistryConnector({
+        configDir: o.configDir ?? path.join(os.homedir(), '.hyperbox'),
+        ...(o.insecure ? { insecure: o.insecure } : {}),
+        ...(tlsVerify !== undefined ? { tlsVerify } : {}),
+      });
+      this.#connectors.set(kind, connector);
+    }
+    return connector;
   }
 
   /** The narrow view of this service that pull and push work through. */
-  async #transferStore(credentials?: RegistryCredentials): Promise<TransferStore> {
+  async #transferStore(opts: {
+    credentials?: RegistryCredentials;
+    tlsVerify?: boolean;
+  }): Promise<TransferStore> {
+    const { credentials } = opts;
     const { content, layers } = await this.#stores();
-    if (!this.#connector) {
-      const { RegistryConnector } = await import('../drivers/registry/connector.ts');
-      const o = this.#registryOptions;
-      this.#connector = new RegistryConnector({
-        configDir: o.configDir ?? path.join(os.homedir(), '.hyperbox'),
-        ...(o.insecure ? { insecure: o.insecure } : {}),
-        ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}),
-      });
-    }
-    const connector = this.#connector;
+    const connector = await this.#connectorFor(opts.tlsVerify === false ? 'unverified' : 'configured');
     const sql = this.#db.sql;
     return {
       content,

@@ -39,11 +39,12 @@ export class TestRoot {
   /** The daemon serving this root in daemon mode. */
   readonly daemon: ChildProcess | undefined;
   readonly #env: Record<string, string> = {};
-  constructor(opts: { transport?: 'local' | 'daemon' } = {}) {
+  /** `daemonEnv`: what the daemon sees beside the test's environment (e.g. HYPERBOX_CONFIG: registries are the engine's). */
+  constructor(opts: { transport?: 'local' | 'daemon'; daemonEnv?: Record<string, string> } = {}) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-test-'));
     if ((opts.transport ?? TEST_TRANSPORT) === 'daemon') {
       const socket = path.join(this.root, 'run', 'hyperbox.sock');
-      this.daemon = startDaemon(this.root, socket);
+      this.daemon = startDaemon(this.root, socket, opts.daemonEnv ?? {});
       this.#env.HYPERBOX_HOST = `unix://${socket}`;
     }
   }
@@ -110,10 +111,13 @@ export class TestRoot {
 }
 
 /** Starts `hyperbox serve` on a root and waits (up to 15 s) until its socket answers. */
-function startDaemon(root: string, socket: string): ChildProcess {
+function startDaemon(root: string, socket: string, env: Record<string, string>): ChildProcess {
   const log = path.join(root, 'serve.log');
   const out = fs.openSync(log, 'a');
-  const child = spawn(HYPERBOX, ['--root', root, 'serve'], { stdio: ['ignore', out, out] });
+  const child = spawn(HYPERBOX, ['--root', root, 'serve'], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+  });
   fs.closeSync(out);
   const deadline = Date.now() + 15_000;
   while (!fs.existsSync(socket)) {

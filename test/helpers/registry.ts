@@ -539,8 +539,9 @@ export class RegistryUser {
   readonly config: string;
 
   constructor() {
-    this.root = new TestRoot();
     this.config = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-config-'));
+    // In daemon mode the daemon pulls and pushes: trust (certs.d) and stored logins are its configuration.
+    this.root = new TestRoot({ daemonEnv: { HYPERBOX_CONFIG: this.config } });
   }
 
   run(

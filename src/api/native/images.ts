@@ -105,8 +105,8 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       produces: 'application/x-ndjson',
     },
     async (ex) => {
-      const { ref } = await readBody(ex, s.ImagePush);
-      await transfer(ex, (onProgress) => i.push(ref, { onProgress }));
+      const { ref, ...opts } = await readBody(ex, s.ImagePush);
+      await transfer(ex, (onProgress) => i.push(ref, { ...opts, onProgress }));
     },
   );
   api.add(

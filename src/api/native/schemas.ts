@@ -151,8 +151,9 @@ export const ImagePull = z.strictObject({
   ref: z.string().min(1),
   platform: z.string().optional(),
   allTags: z.boolean().optional(),
+  tlsVerify: z.boolean().optional(),
 });
-export const ImagePush = z.strictObject({ ref: z.string().min(1) });
+export const ImagePush = z.strictObject({ ref: z.string().min(1), tlsVerify: z.boolean().optional() });
 export const ImageTag = z.strictObject({ source: z.string().min(1), target: z.string().min(1) });
 export const ImageRemove = z.strictObject({ ref: z.string().min(1), force: z.boolean() });
 export const ImagePrune = z.strictObject({ all: z.boolean() });

@@ -31,9 +31,9 @@ export function registerRegistryCommands(program: Command, ctx: CliContext): voi
           const parsed = parseReference(ref);
           if (flags.allTags && (parsed.tag !== undefined || parsed.digest !== undefined))
             throw new InvalidArgumentError("tag can't be used with --all-tags/-a");
-          applyTlsVerify(flags.tlsVerify);
           await pullImage(ctx, {
             ref,
+            tlsVerify: parseTlsVerify(flags.tlsVerify),
             out: ctx.stdout,
             allTags: flags.allTags,
             quiet: flags.quiet,
@@ -58,8 +58,12 @@ export function registerRegistryCommands(program: Command, ctx: CliContext): voi
       .action(
         dockerStatus(ctx, async (ref: string, flags: { quiet: boolean; tlsVerify: string | boolean }) => {
           parseReference(ref);
-          applyTlsVerify(flags.tlsVerify);
-          await pushImage(ctx, { ref, out: ctx.stdout, quiet: flags.quiet });
+          await pushImage(ctx, {
+            ref,
+            out: ctx.stdout,
+            quiet: flags.quiet,
+            tlsVerify: parseTlsVerify(flags.tlsVerify),
+          });
         }),
       );
   pushCmd(program.command('push'));
@@ -144,12 +148,16 @@ function dockerStatus<A extends unknown[]>(
   };
 }
 
-/** `--tls-verify=false` (podman's flag): the engine reads it when it is built, so set it before first use. */
+/** `--tls-verify[=BOOL]` (podman's flag). Pull and push carry it to the engine, in-process or the daemon's. */
+function parseTlsVerify(value: string | boolean): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError(
+    `invalid --tls-verify value ${JSON.stringify(value)}: must be true or false`,
+  );
+}
+
+/** For `login`, which always runs here (wiring/registry-login.ts) and reads the setting when it starts. */
 function applyTlsVerify(value: string | boolean): void {
-  if (value === true || value === 'true') return;
-  if (value !== 'false')
-    throw new InvalidArgumentError(
-      `invalid --tls-verify value ${JSON.stringify(value)}: must be true or false`,
-    );
-  process.env.HYPERBOX_TLS_VERIFY = 'false';
+  if (!parseTlsVerify(value)) process.env.HYPERBOX_TLS_VERIFY = 'false';
 }

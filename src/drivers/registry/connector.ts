@@ -23,7 +23,7 @@ export class RegistryConnector {
   readonly credentials: CredentialStore;
   readonly #settings: RegistrySettings;
   readonly #transport: HttpTransport;
-  readonly #clients = new Map<string, Promise<RegistryClient>>();
+  readonly #clients = new Map<string, RegistryClient>();
 
   constructor(settings: RegistrySettings) {
     this.#settings = settings;
@@ -38,13 +38,18 @@ export class RegistryConnector {
     });
   }
 
-  /** The client of a registry (`host:5000`, `docker.io`), with the stored credentials. */
-  client(registry: string): Promise<RegistryClient> {
-    let c = this.#clients.get(registry);
+  /**
+   * The client of a registry (`host:5000`, `docker.io`), with the stored credentials. They are read on every call:
+   * in a long-running engine (the daemon) a `login` or `logout` since the last call must count. A client (and its
+   * token) is reused while they stay the same.
+   */
+  async client(registry: string): Promise<RegistryClient> {
+    const credentials = await this.credentials.get(registry);
+    const key = credentials ? `${registry}\n${credentials.username}\n${credentials.password}` : registry;
+    let c = this.#clients.get(key);
     if (!c) {
-      c = this.credentials.get(registry).then((credentials) => this.clientWith(registry, credentials));
-      this.#clients.set(registry, c);
-      c.catch(() => this.#clients.delete(registry));
+      c = this.clientWith(registry, credentials);
+      this.#clients.set(key, c);
     }
     return c;
   }
