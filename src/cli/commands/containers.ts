@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { type Command, Option } from 'commander';
 import { matchesContainerFilters, parseContainerFilters } from '../../core/container/list-filter.ts';
 import { parseInteger } from '../../core/container/parse.ts';
@@ -195,6 +196,9 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     .description('record the exit of a container (run by its monitor)')
     .argument('<id>')
     .action(async (id: string) => {
+      // A root removed meanwhile (system reset, a test's clean-up) has nothing to record: building an engine
+      // would create it again, empty.
+      if (!fs.existsSync(ctx.layout().db)) return;
       // In-process always: the monitor runs this when the container exits, with or without a daemon.
       const engine = await ctx.localEngine();
       await engine.containers.onExit(id);
