@@ -66,8 +66,11 @@ export class RemoteVms implements VmEngine {
     else await this.#api.json('DELETE', `${base}/${enc(name)}`);
   }
 
-  async *serialLog(ref: string, opts: { follow: boolean }): AsyncGenerator<Uint8Array> {
-    const res = await this.#api.request('GET', `${V}/${enc(ref)}/logs`, { query: { follow: opts.follow } });
+  async *serialLog(ref: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+    const res = await this.#api.request('GET', `${V}/${enc(ref)}/logs`, {
+      query: { follow: opts.follow },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     for await (const chunk of res as AsyncIterable<Buffer>) yield chunk;
   }
 

@@ -189,7 +189,7 @@ export interface VmEngine {
   snapshots(ref: string): Promise<readonly QemuSnapshot[]>;
   snapshot(ref: string, action: 'create' | 'restore' | 'rm', name: string): Promise<void>;
   /** The serial console's log from its start; with `follow`, what comes next until the VM stops running. */
-  serialLog(ref: string, opts: { follow: boolean }): AsyncIterable<Uint8Array>;
+  serialLog(ref: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<Uint8Array>;
   /** A connection to a running VM's serial console: bytes both ways (QEMU serves one client at a time). */
   console(ref: string): Promise<Duplex>;
   readonly images: VmImageEngine;

@@ -14,6 +14,8 @@ export async function* readSerialLog(o: {
   file: string;
   follow: boolean;
   running: () => boolean;
+  /** Ends a follow whose reader went away (a daemon's client), even while the guest is quiet. */
+  signal?: AbortSignal;
 }): AsyncGenerator<Uint8Array> {
   let offset = 0;
   const drain = (): Uint8Array[] => {
@@ -40,7 +42,7 @@ export async function* readSerialLog(o: {
   yield* drain();
   if (!o.follow) return;
   let lastCheck = Date.now();
-  for (;;) {
+  while (!o.signal?.aborted) {
     await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
     yield* drain();
     if (Date.now() - lastCheck > RUNNING_CHECK_MS) {

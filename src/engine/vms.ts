@@ -146,11 +146,12 @@ export class VmService {
 
   // ---- serial console ------------------------------------------------------------------------------------------
 
-  serialLog(ref: string, opts: { follow: boolean }): AsyncIterable<Uint8Array> {
+  serialLog(ref: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<Uint8Array> {
     const rec = this.get(ref);
     return readSerialLog({
       file: this.paths(rec.id).serialLog,
       follow: opts.follow,
+      ...(opts.signal ? { signal: opts.signal } : {}),
       running: () => this.#store.find(rec.id)?.state.status === 'running',
     });
   }

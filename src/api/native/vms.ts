@@ -163,17 +163,16 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
 
 async function serialLog(ex: Exchange, engine: LocalEngine): Promise<void> {
   const { follow } = readQuery(ex, s.VmLogsQuery);
+  const gone = new AbortController();
   // Asked before the headers go out: an unknown VM still gets its 404.
-  const chunks = engine.vms.serialLog(ex.params.ref!, { follow: follow === true });
+  const chunks = engine.vms.serialLog(ex.params.ref!, { follow: follow === true, signal: gone.signal });
   const out = ex.startStream('application/octet-stream');
-  let gone = false;
-  const onClose = () => {
-    gone = true;
-  };
+  // A keep-alive socket serves many requests: the listener goes with this one.
+  const onClose = () => gone.abort();
   ex.req.socket.once('close', onClose);
   try {
     for await (const chunk of chunks) {
-      if (gone) break;
+      if (gone.signal.aborted) break;
       out.write(chunk);
     }
   } finally {
