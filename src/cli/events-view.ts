@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { parseGoDuration } from '../core/human.ts';
 import type { Engine } from '../engine/engine.ts';
-import type { EngineEvent, EventFilter } from '../engine/events.ts';
+import { dockerEventMessage, type EngineEvent, type EventFilter } from '../engine/events.ts';
 import type { CliContext } from './context.ts';
 import { renderTemplate } from './template.ts';
 
@@ -51,14 +51,7 @@ function toNano(text: string, flag: string): bigint {
 
 /** docker's line: `2026-11-26T16:13:32.123456789Z container create 3f2a… (image=busybox:1, name=web)` */
 export function formatEvent(e: EngineEvent, format?: string): string {
-  const json = {
-    Type: e.type,
-    Action: e.action,
-    Actor: { ID: e.actorId, Attributes: e.attributes },
-    scope: 'local',
-    time: Number(e.timeNano / 1_000_000_000n),
-    timeNano: Number(e.timeNano),
-  };
+  const json = dockerEventMessage(e);
   if (format === 'json') return JSON.stringify(json);
   if (format) return renderTemplate(format, json);
   const ms = Number(e.timeNano / 1_000_000n);

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { LocalEngine } from '../../engine/engine.ts';
-import type { EventFilter } from '../../engine/events.ts';
+import { dockerEventMessage, type EventFilter } from '../../engine/events.ts';
 import type { Router } from '../router.ts';
-import { boolParam, parseFilters } from './filters.ts';
+import { parseFilters } from './filters.ts';
 import { imageSummaryView } from './images.ts';
 import { API_VERSION, hyperboxVersion, versionView } from './version.ts';
 
@@ -55,19 +55,7 @@ export function systemRoutes(r: Router, engine: LocalEngine): void {
       );
       lastSeq = seq;
       for (const e of events) {
-        out.write(
-          `${JSON.stringify({
-            Type: e.type,
-            Action: e.action,
-            Actor: { ID: e.actorId, Attributes: e.attributes },
-            scope: 'local',
-            time: Number(e.timeNano / 1_000_000_000n),
-            timeNano: Number(e.timeNano),
-            ...(e.type === 'container'
-              ? { status: e.action, id: e.actorId, from: e.attributes.image ?? '' }
-              : {}),
-          })}\n`,
-        );
+        out.write(`${JSON.stringify(dockerEventMessage(e))}\n`);
       }
     };
     send();
@@ -89,7 +77,6 @@ export function systemRoutes(r: Router, engine: LocalEngine): void {
     };
     ex.res.once('close', () => clearInterval(timer));
   });
-  void boolParam;
 }
 
 /** docker's `since`/`until`: unix seconds (with a fraction), as nanoseconds. */
