@@ -77,6 +77,8 @@ export interface ResolvedImage {
   ref: string; // the normalised name it was found by, or the id
   config: ImageConfig;
   chainIds: Digest[]; // base layer first
+  /** What the image's config says it is built for (os, architecture, variant). */
+  platform: Platform;
 }
 
 export interface ImageSummary {
@@ -631,7 +633,17 @@ export class ImageService {
     const found =
       FULL_ID.test(ref) && this.#row(ref as Digest) ? { id: ref as Digest, ref } : this.#find(ref);
     const config = await this.#configFile(found.id);
-    return { id: found.id, ref: found.ref, config: config.config ?? {}, chainIds: this.#chainIds(found.id) };
+    return {
+      id: found.id,
+      ref: found.ref,
+      config: config.config ?? {},
+      chainIds: this.#chainIds(found.id),
+      platform: {
+        os: config.os,
+        architecture: config.architecture,
+        ...(config.variant ? { variant: config.variant } : {}),
+      },
+    };
   }
 
   #find(ref: string): { id: Digest; ref: string; byName: boolean } {

@@ -88,9 +88,14 @@ describe('docker create body -> ContainerConfig', () => {
         ),
       /unsupported mount type "npipe"/,
     );
-    assert.throws(
-      () => configFromDockerBody(new Body({ Image: 'x', WorkingDir: 'rel' })),
-      /WorkingDir must be an absolute path/,
+  });
+
+  it('leaves the values to the engine: a relative WorkingDir or NanoCpus < 0 are refused at create', () => {
+    const c = configFromDockerBody(
+      new Body({ Image: 'x', WorkingDir: 'rel', HostConfig: { NanoCpus: -1, Dns: ['x'] } }),
     );
+    assert.equal(c.workingDir, 'rel');
+    assert.equal(c.resources.nanoCpus, -1);
+    assert.deepEqual(c.dns, ['x']);
   });
 });
