@@ -35,7 +35,11 @@ export function httpStatusFor(code: ErrorCode): number {
  * JSON). docker's clients read `message`; hyperbox's own client (client/errors.ts) rebuilds the same error class from
  * `code`, so that the CLI prints the same message and exits with the same status either way.
  */
-export function sendError(res: http.ServerResponse, err: unknown): void {
+export function sendError(
+  res: http.ServerResponse,
+  err: unknown,
+  opts: { hostRoots?: readonly string[] } = {},
+): void {
   const e = asHyperboxError(err);
   const status = httpStatusFor(e.code);
   if (res.headersSent) {
@@ -43,7 +47,24 @@ export function sendError(res: http.ServerResponse, err: unknown): void {
     res.destroy(e);
     return;
   }
-  const body = JSON.stringify({ message: e.message, code: e.code });
+  const message = scrubHostPaths(e.message, opts.hostRoots ?? []);
+  const body = JSON.stringify({ message, code: e.code });
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * A message as a client may see it: no path of the daemon's host. A container's file reached through
+ * `/proc/<pid>/root` is named by its path in the container; the state and run roots (and whatever lies below them)
+ * become `<state root>`. The last line of defence: sources should not put such paths in messages at all.
+ */
+export function scrubHostPaths(message: string, hostRoots: readonly string[]): string {
+  let out = message.replace(
+    /\/proc\/(?:\d+|self|thread-self)\/root(\/[^\s'"]*)?/g,
+    (_m, inside: string | undefined) => inside ?? '/',
+  );
+  for (const root of [...hostRoots].sort((a, b) => b.length - a.length)) {
+    if (root.length > 1) out = out.split(root).join('<state root>');
+  }
+  return out;
 }

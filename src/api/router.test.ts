@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ErrorCode } from '../core/errors.ts';
-import { httpStatusFor } from './errors.ts';
+import { type ErrorCode, HyperboxError } from '../core/errors.ts';
+import { httpStatusFor, scrubHostPaths } from './errors.ts';
 import { Router } from './router.ts';
 
 describe('api router', () => {
@@ -42,6 +42,19 @@ describe('api router', () => {
     assert.equal(r.match('HEAD', '/containers/x/json').params.id, 'x');
   });
 
+  it("a malformed percent-encoding is the client's error (400), not a 500", () => {
+    for (const bad of ['/containers/%ff/json', '/containers/%zz/json', '/images/a/%e2%82/json']) {
+      assert.throws(
+        () => r.match('GET', bad),
+        (e: unknown) =>
+          e instanceof HyperboxError &&
+          e.code === 'InvalidArgument' &&
+          /malformed percent-encoding/.test(e.message),
+        bad,
+      );
+    }
+  });
+
   it('an unknown path or method is NotFound', () => {
     assert.throws(() => r.match('GET', '/nothing'), /page not found/);
     assert.throws(() => r.match('POST', '/containers/json'), /page not found/);
@@ -64,5 +77,19 @@ describe('api router', () => {
     };
     for (const [code, status] of Object.entries(expected))
       assert.equal(httpStatusFor(code as ErrorCode), status, code);
+  });
+
+  it('error messages never show the state root or a /proc path of the host', () => {
+    const roots = ['/tmp/hbx-test-x', '/tmp/hbx-test-x/run'];
+    assert.equal(
+      scrubHostPaths("ENAMETOOLONG: name too long, mkdir '/tmp/hbx-test-x/volumes/aaa'", roots),
+      "ENAMETOOLONG: name too long, mkdir '<state root>/volumes/aaa'",
+    );
+    assert.equal(
+      scrubHostPaths('lstat /proc/4242/root/etc/nothing: no such file or directory', roots),
+      'lstat /etc/nothing: no such file or directory',
+    );
+    assert.equal(scrubHostPaths('could not find /proc/self/root', roots), 'could not find /');
+    assert.equal(scrubHostPaths('no such container: web', roots), 'no such container: web');
   });
 });
