@@ -70,6 +70,11 @@ export interface RegistryOptions {
   tlsVerify?: boolean; // false: like --tls-verify=false for every registry
   maxConcurrentDownloads?: number; // layers downloaded at once; 3 by default
   chunkSize?: number; // uploads larger than this go in PATCH chunks of this size; 16 MiB by default
+  /**
+   * false: no stored login is ever read, a transfer without credentials of its own is anonymous (the daemon: as
+   * dockerd, it keeps none of its clients' secrets; they come with each request as X-Registry-Auth).
+   */
+  storedLogins?: boolean;
 }
 
 export interface ResolvedImage {
@@ -482,6 +487,7 @@ export class ImageService {
         configDir: o.configDir ?? path.join(os.homedir(), '.hyperbox'),
         ...(o.insecure ? { insecure: o.insecure } : {}),
         ...(tlsVerify !== undefined ? { tlsVerify } : {}),
+        ...(o.storedLogins === false ? { storedLogins: false } : {}),
       });
       this.#connectors.set(kind, connector);
     }

@@ -90,6 +90,17 @@ describe('docker create body -> ContainerConfig', () => {
     );
   });
 
+  it('reads the endpoint of the default network under the name the docker CLI gives it ("default")', () => {
+    const c = configFromDockerBody(
+      new Body({
+        Image: 'x',
+        HostConfig: { NetworkMode: 'default' },
+        NetworkingConfig: { EndpointsConfig: { default: { IPAMConfig: { IPv4Address: '172.17.0.99' } } } },
+      }),
+    );
+    assert.deepEqual(c.networks, [{ network: 'bridge', ip: '172.17.0.99' }]);
+  });
+
   it('leaves the values to the engine: a relative WorkingDir or NanoCpus < 0 are refused at create', () => {
     const c = configFromDockerBody(
       new Body({ Image: 'x', WorkingDir: 'rel', HostConfig: { NanoCpus: -1, Dns: ['x'] } }),

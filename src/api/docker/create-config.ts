@@ -124,7 +124,9 @@ function networking(
   if (mode === 'none' || mode === 'host') return { networkMode: mode, ...extras };
   const network = mode === 'default' ? 'bridge' : mode;
   const endpoints = b.obj('NetworkingConfig').obj('EndpointsConfig');
-  const ep = endpoints.keys().includes(network) ? endpoints.obj(network) : undefined;
+  // The docker CLI names the default network's endpoint "default" (its NetworkMode), others by name.
+  const key = [mode, network].find((k) => endpoints.keys().includes(k));
+  const ep = key !== undefined ? endpoints.obj(key) : undefined;
   const ip = ep?.obj('IPAMConfig').str('IPv4Address');
   const mac = ep?.str('MacAddress');
   const aliases = ep?.strings('Aliases') ?? [];
