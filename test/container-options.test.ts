@@ -4,6 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { minimalConfig } from '../src/core/container/config-example.ts';
 import { hostPlatform } from '../src/core/image/platform.ts';
 import { privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 
@@ -301,7 +302,7 @@ describe('container options: security, limits, init, streams', { skip }, () => {
     assert.equal(t.ok(['ps', '-aq']), '');
     if (t.daemon) {
       // The engine checks again whatever comes: a native create body that skipped the CLI's check.
-      const config = { ...nativeConfig(), resources: { nanoCpus: -1 } };
+      const config = { ...minimalConfig(), resources: { nanoCpus: -1 } };
       const r = await postJson(path.join(t.root, 'run', 'hyperbox.sock'), '/hyperbox/v1/containers', {
         config,
       });
@@ -310,30 +311,6 @@ describe('container options: security, limits, init, streams', { skip }, () => {
     }
   });
 });
-
-/** A minimal native create config (the engine's ContainerConfig shape). */
-function nativeConfig(): Record<string, unknown> {
-  return {
-    image: 'busybox:1',
-    env: [],
-    labels: {},
-    tty: false,
-    openStdin: false,
-    readOnly: false,
-    init: false,
-    autoRemove: false,
-    restart: { name: 'no', maximumRetryCount: 0 },
-    networkMode: 'none',
-    privileged: false,
-    capAdd: [],
-    capDrop: [],
-    noNewPrivileges: false,
-    seccomp: 'default',
-    mounts: [],
-    resources: {},
-    ulimits: [],
-  };
-}
 
 function postJson(
   socketPath: string,

@@ -2,28 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../errors.ts';
 import type { ContainerConfig } from './config.ts';
+import { minimalConfig } from './config-example.ts';
 import { MAX_PIDS_LIMIT, validateContainerConfig } from './validate.ts';
 
 const base: Omit<ContainerConfig, 'imageId'> = {
-  image: 'busybox:1',
-  env: [],
-  labels: {},
-  tty: false,
-  openStdin: false,
-  readOnly: false,
-  init: false,
-  autoRemove: false,
-  restart: { name: 'no', maximumRetryCount: 0 },
+  ...minimalConfig(),
   networkMode: 'bridge',
   networks: [{ network: 'bridge' }],
-  privileged: false,
-  capAdd: [],
-  capDrop: [],
-  noNewPrivileges: false,
-  seccomp: 'default',
-  mounts: [],
-  resources: {},
-  ulimits: [],
 };
 
 /** Validates `base` with `change` applied, on a 2-CPU host. */
