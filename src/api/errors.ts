@@ -1,5 +1,11 @@
 import type http from 'node:http';
-import { asHyperboxError, type ErrorCode } from '../core/errors.ts';
+import {
+  asHyperboxError,
+  type ErrorCode,
+  HyperboxError,
+  InvalidArgumentError,
+  NotFoundError,
+} from '../core/errors.ts';
 
 /**
  * The server's one translation of error codes into HTTP statuses (the CLI's twin is cli/exit-codes.ts). docker's
@@ -40,7 +46,7 @@ export function sendError(
   err: unknown,
   opts: { hostRoots?: readonly string[] } = {},
 ): void {
-  const e = asHyperboxError(err);
+  const e = asApiError(err);
   const status = httpStatusFor(e.code);
   if (res.headersSent) {
     // A stream was already under way: the status is gone, end it so the client notices.
@@ -67,4 +73,21 @@ export function scrubHostPaths(message: string, hostRoots: readonly string[]): s
     if (root.length > 1) out = out.split(root).join('<state root>');
   }
   return out;
+}
+
+/** System errors on a path the client chose (cp's archive path, a bind source), by what they say about it. */
+const NOT_FOUND = new Set(['ENOENT']);
+const BAD_PATH = new Set(['ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR', 'EINVAL']);
+
+/**
+ * The error as the API answers it: ours as they are; a raw system error that reached the edge unclassified is
+ * 404 (no such file) or 400 (a path the kernel refuses), not a 500 — its message is scrubbed like any other.
+ */
+function asApiError(err: unknown): HyperboxError {
+  if (err instanceof Error && !(err instanceof HyperboxError)) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (NOT_FOUND.has(code)) return new NotFoundError(err.message, { cause: err });
+    if (BAD_PATH.has(code)) return new InvalidArgumentError(err.message, { cause: err });
+  }
+  return asHyperboxError(err);
 }
