@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { minimalConfig } from '../src/core/container/config-example.ts';
+import { hostPlatform } from '../src/core/image/platform.ts';
 import { privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 
 const skip = privilegedSkipReason();
@@ -246,4 +251,84 @@ describe('container options: security, limits, init, streams', { skip }, () => {
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /No such container: busy/);
   });
+
+  it("refuses bad values at create in docker's words, exit 125, before anything is made", async () => {
+    const cpus = os.availableParallelism();
+    const cases: Array<[string[], string]> = [
+      [
+        ['--dns', '1.1.1.1\nnameserver 6.6.6.6'],
+        'invalid argument "1.1.1.1\\nnameserver 6.6.6.6" for "--dns" flag: IP address is not correctly formatted: 1.1.1.1\nnameserver 6.6.6.6',
+      ],
+      [
+        ['-w', '/tmp\nx'],
+        'the working directory "/tmp\\nx" is invalid, it must not contain control characters (a line break)',
+      ],
+      [
+        ['--cpus', '-1'],
+        `Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`,
+      ],
+      [['-m', '1m'], 'Minimum memory limit allowed is 6MB'],
+      [['--cap-add', 'FOO'], 'invalid CapAdd: unknown capability: "CAP_FOO"'],
+      [['--ulimit', 'nofile=10:5'], 'ulimit soft limit must be less than or equal to hard limit: 10 > 5'],
+      [
+        ['--pids-limit', '99999999999999999999'],
+        'invalid argument "99999999999999999999" for "--pids-limit" flag: value out of range',
+      ],
+      [['--ip', '172.17.0.99'], 'user specified IP address is supported on user defined networks only'],
+      [
+        ['--platform', 'linux/s390x', '--pull', 'never'],
+        `image with reference busybox:1 was found but does not match the specified platform: wanted linux/s390x, actual: linux/${hostPlatform().architecture}`,
+      ],
+      [
+        ['--name', 'n'.repeat(300)],
+        `invalid container name "${'n'.repeat(64)}…": 300 bytes long, at most 255 are allowed`,
+      ],
+    ];
+    for (const [flags, message] of cases) {
+      const r = t.run(['run', '--rm', ...flags, 'busybox:1', 'true']);
+      assert.equal(r.status, 125, `${flags.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, `hyperbox: ${message}\n`);
+    }
+    // Refused before any registry is asked (none listens on port 1).
+    const windows = t.run(['pull', '--platform', 'windows/amd64', '127.0.0.1:1/nothing:1']);
+    assert.equal(windows.status, 1);
+    assert.match(
+      windows.stderr,
+      /^hyperbox: image operating system "windows" cannot be used on this platform$/m,
+    );
+    const long = t.run(['volume', 'create', 'v'.repeat(300)]);
+    assert.equal(long.status, 125);
+    assert.doesNotMatch(long.stderr, /ENAMETOOLONG|\/volumes\//, 'no raw error with a host path');
+    assert.equal(t.ok(['ps', '-aq']), '');
+    if (t.daemon) {
+      // The engine checks again whatever comes: a native create body that skipped the CLI's check.
+      const config = { ...minimalConfig(), resources: { nanoCpus: -1 } };
+      const r = await postJson(path.join(t.root, 'run', 'hyperbox.sock'), '/hyperbox/v1/containers', {
+        config,
+      });
+      assert.equal(r.status, 400);
+      assert.match(r.body, /Range of CPUs is from 0\.01/);
+    }
+  });
 });
+
+function postJson(
+  socketPath: string,
+  urlPath: string,
+  body: unknown,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { socketPath, method: 'POST', path: urlPath, headers: { 'Content-Type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type CliResult, HYPERBOX, privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 import { guestImage, vmSkipReason } from './helpers/guest.ts';
 import {
+  filesHolding,
   freePort,
   haveTool,
   makeHtpasswd,
@@ -87,9 +88,11 @@ function request(
   socketPath: string,
   method: string,
   urlPath: string,
+  json?: string,
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path: urlPath }, (res) => {
+    const headers = json === undefined ? {} : { 'Content-Type': 'application/json' };
+    const req = http.request({ socketPath, method, path: urlPath, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => {
         body += d;
@@ -97,7 +100,7 @@ function request(
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(json);
   });
 }
 
@@ -190,6 +193,58 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
       assert.equal(r.status, i + 3);
     }
     assert.equal(ok(['ps', '-aq']), '', '--rm removed every container');
+  });
+
+  it("refuses bad values at create in docker's words: exit 125, HTTP 400, no host path", async () => {
+    const cpus = os.availableParallelism();
+    const refused: Array<[string[], RegExp]> = [
+      [['-m', '1m'], /Minimum memory limit allowed is 6MB/],
+      [
+        ['--cpus', '-1'],
+        new RegExp(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs`),
+      ],
+      [['--cpus', String(cpus + 1)], /Range of CPUs is from 0\.01/],
+      [['--cap-add', 'FOO'], /invalid CapAdd: unknown capability: "CAP_FOO"/],
+      [['--pids-limit', '99999999'], /invalid PidsLimit 99999999: the kernel allows at most 4194304/],
+      [['--ip', '172.17.0.99'], /user specified IP address is supported on user defined networks only/],
+      [['-w', '/tmp\nx'], /the working directory "\/tmp\\nx" is invalid/],
+      [['-v', `${'v'.repeat(300)}:/data`], /invalid volume name "v{64}…": 300 bytes long/],
+    ];
+    for (const [flags, message] of refused) {
+      const r = docker(['run', '--rm', ...flags, 'busybox', 'true']);
+      assert.equal(r.status, 125, `${flags.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /Error response from daemon/);
+      assert.match(r.stderr, message);
+      assert.ok(!r.stderr.includes(t.root), r.stderr);
+    }
+    // The docker CLI refuses a --dns that is no address itself; a body sent straight is refused by the daemon.
+    const bodies: Array<[Record<string, unknown>, RegExp]> = [
+      [{ Dns: ['1.1.1.1\nnameserver 6.6.6.6'] }, /"--dns" flag: IP address is not correctly formatted/],
+      [{ NanoCpus: -1 }, /Range of CPUs/],
+      [{ Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 5 }] }, /soft limit must be less than or equal/],
+      [{ Ulimits: [{ Name: 'foo', Soft: 1, Hard: 1 }] }, /invalid ulimit type: foo/],
+      [{ PidsLimit: 1e30 }, /invalid pidsLimit 1e\+30/],
+    ];
+    const answers: string[] = [];
+    for (const [hostConfig, message] of bodies) {
+      const body = JSON.stringify({ Image: 'busybox', HostConfig: hostConfig });
+      const r = await request(daemon.socket, 'POST', '/v1.47/containers/create', body);
+      assert.equal(r.status, 400, r.body);
+      assert.match(JSON.parse(r.body).message, message);
+      answers.push(r.body);
+    }
+    const deep = `${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}`;
+    for (const [method, target, body] of [
+      ['GET', '/v1.47/containers/%ff/json', undefined],
+      ['POST', '/v1.47/containers/create', deep],
+      ['POST', '/v1.47/volumes/create', JSON.stringify({ Name: 'v'.repeat(300) })],
+    ] as const) {
+      const r = await request(daemon.socket, method, target, body);
+      assert.equal(r.status, 400, `${method} ${target.slice(0, 40)}: ${r.body}`);
+      answers.push(r.body);
+    }
+    for (const a of answers) assert.ok(!a.includes(t.root), `an answer shows the state root: ${a}`);
+    assert.equal(ok(['ps', '-aq']), '', 'nothing was created');
   });
 
   it('runs 8 containers at once, each with its own output and exit code', async () => {
@@ -589,23 +644,43 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
     }
   });
 
-  it('login checks the credentials with the registry; a push then uses them', {
+  it('login only checks the credentials (the CLI keeps them, the daemon none); after logout a pull is refused', {
     skip: registrySkipReason(),
   }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-auth-'));
     const registry = await Registry.start({
-      htpasswd: makeHtpasswd(path.join(dir, 'htpasswd'), 'alice', 's3cret'),
+      htpasswd: makeHtpasswd(path.join(dir, 'htpasswd'), 'alice', 's3cret-Pa55'),
     });
+    const ref = `${registry.host}/private/bb:1`;
     try {
       const bad = docker(['login', '-u', 'alice', '--password-stdin', registry.host], { input: 'wrong\n' });
       assert.equal(bad.status, 1);
       assert.match(bad.stderr, /unauthorized|401|denied/i);
-      const good = docker(['login', '-u', 'alice', '--password-stdin', registry.host], { input: 's3cret\n' });
+      const good = docker(['login', '-u', 'alice', '--password-stdin', registry.host], {
+        input: 's3cret-Pa55\n',
+      });
       assert.equal(good.status, 0, good.stderr);
       assert.match(good.stdout, /Login Succeeded/);
-      ok(['tag', 'busybox', `${registry.host}/private/bb:1`]);
-      assert.match(ok(['push', `${registry.host}/private/bb:1`]), /digest: sha256:/);
-      ok(['rmi', `${registry.host}/private/bb:1`]);
+      const secret = Buffer.from('alice:s3cret-Pa55').toString('base64');
+      assert.deepEqual(
+        filesHolding(dockerConfig, secret),
+        ['config.json'],
+        'the docker CLI stores the login',
+      );
+      for (const where of [hyperboxConfig, t.root]) {
+        for (const s of ['s3cret-Pa55', secret])
+          assert.deepEqual(filesHolding(where, s), [], `the daemon stores no password under ${where}`);
+      }
+      ok(['tag', 'busybox', ref]);
+      assert.match(ok(['push', ref]), /digest: sha256:/);
+      ok(['rmi', ref]);
+      const pulled = docker(['pull', ref]);
+      assert.equal(pulled.status, 0, pulled.stderr);
+      ok(['rmi', ref]);
+      assert.equal(docker(['logout', registry.host]).status, 0);
+      const denied = docker(['pull', ref]);
+      assert.equal(denied.status, 1, 'after logout the daemon pulls anonymously, as dockerd');
+      assert.match(denied.stderr, /unauthorized/i);
     } finally {
       await registry.stop();
       fs.rmSync(dir, { recursive: true, force: true });

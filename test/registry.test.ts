@@ -384,6 +384,13 @@ describe('registry over TLS with a test CA and htpasswd', { skip }, () => {
     const pull = await dst.run(['pull', ref]);
     assert.equal(pull.status, 0, pull.stderr);
     assert.equal(await dst.imageId(ref), await src.imageId(ref));
+    // Through a daemon the CLI keeps its logins and sends them with each transfer: the daemon stores none.
+    const basic = Buffer.from(`alice:${password}`).toString('base64');
+    for (const u of [src, dst])
+      assert.deepEqual(
+        [password, basic].flatMap((s) => u.daemonFilesHolding(s)),
+        [],
+      );
 
     const logout = await dst.run(['logout', reg.host]);
     assert.equal(logout.status, 0, logout.stderr);

@@ -1,5 +1,11 @@
 import type http from 'node:http';
-import { asHyperboxError, type ErrorCode } from '../core/errors.ts';
+import {
+  asHyperboxError,
+  type ErrorCode,
+  HyperboxError,
+  InvalidArgumentError,
+  NotFoundError,
+} from '../core/errors.ts';
 
 /**
  * The server's one translation of error codes into HTTP statuses (the CLI's twin is cli/exit-codes.ts). docker's
@@ -35,15 +41,53 @@ export function httpStatusFor(code: ErrorCode): number {
  * JSON). docker's clients read `message`; hyperbox's own client (client/errors.ts) rebuilds the same error class from
  * `code`, so that the CLI prints the same message and exits with the same status either way.
  */
-export function sendError(res: http.ServerResponse, err: unknown): void {
-  const e = asHyperboxError(err);
+export function sendError(
+  res: http.ServerResponse,
+  err: unknown,
+  opts: { hostRoots?: readonly string[] } = {},
+): void {
+  const e = asApiError(err);
   const status = httpStatusFor(e.code);
   if (res.headersSent) {
     // A stream was already under way: the status is gone, end it so the client notices.
     res.destroy(e);
     return;
   }
-  const body = JSON.stringify({ message: e.message, code: e.code });
+  const message = scrubHostPaths(e.message, opts.hostRoots ?? []);
+  const body = JSON.stringify({ message, code: e.code });
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * A message as a client may see it: no path of the daemon's host. A container's file reached through
+ * `/proc/<pid>/root` is named by its path in the container; the state and run roots (and whatever lies below them)
+ * become `<state root>`. The last line of defence: sources should not put such paths in messages at all.
+ */
+export function scrubHostPaths(message: string, hostRoots: readonly string[]): string {
+  let out = message.replace(
+    /\/proc\/(?:\d+|self|thread-self)\/root(\/[^\s'"]*)?/g,
+    (_m, inside: string | undefined) => inside ?? '/',
+  );
+  for (const root of [...hostRoots].sort((a, b) => b.length - a.length)) {
+    if (root.length > 1) out = out.split(root).join('<state root>');
+  }
+  return out;
+}
+
+/** System errors on a path the client chose (cp's archive path, a bind source), by what they say about it. */
+const NOT_FOUND = new Set(['ENOENT']);
+const BAD_PATH = new Set(['ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR', 'EINVAL']);
+
+/**
+ * The error as the API answers it: ours as they are; a raw system error that reached the edge unclassified is
+ * 404 (no such file) or 400 (a path the kernel refuses), not a 500 — its message is scrubbed like any other.
+ */
+function asApiError(err: unknown): HyperboxError {
+  if (err instanceof Error && !(err instanceof HyperboxError)) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (NOT_FOUND.has(code)) return new NotFoundError(err.message, { cause: err });
+    if (BAD_PATH.has(code)) return new InvalidArgumentError(err.message, { cause: err });
+  }
+  return asHyperboxError(err);
 }

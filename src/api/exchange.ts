@@ -2,9 +2,21 @@ import http from 'node:http';
 import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../core/errors.ts';
+import { parseJsonText } from './json-text.ts';
 
 /** Largest JSON body accepted: container configs are a few KiB; anything near this is a mistake or an attack. */
 export const MAX_JSON_BODY = 4 * 1024 * 1024;
+
+/**
+ * How long a body read whole (`body()`, `json()`) may take: a client that stops sending, or sends a byte now and
+ * then, would otherwise hold its connection and a handler forever. Streamed bodies (image load, archive uploads)
+ * and taken-over connections have none: they may rightly be long and quiet.
+ */
+export interface BodyTimeouts {
+  idleMs: number; // no byte for this long
+  totalMs: number; // the whole body
+}
+export const BODY_TIMEOUTS: BodyTimeouts = { idleMs: 15_000, totalMs: 60_000 };
 
 /**
  * One request and the way to answer it. Plain requests answer through `res`; a request that asked to take the
@@ -17,28 +29,41 @@ export class Exchange {
   readonly query: URLSearchParams;
   readonly path: string;
   params: Record<string, string> = {};
+  /** Set when the request's target is no URL at all: the server answers 400 before routing. */
+  readonly badUrl: string | undefined;
   readonly #upgrade: { socket: net.Socket; head: Buffer } | undefined;
+  readonly #timeouts: BodyTimeouts;
   #bodyRead = false;
 
   constructor(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    upgrade?: { socket: net.Socket; head: Buffer },
+    opts: { upgrade?: { socket: net.Socket; head: Buffer }; bodyTimeouts?: BodyTimeouts } = {},
   ) {
     this.req = req;
     this.res = res;
-    this.#upgrade = upgrade;
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    this.path = url.pathname;
-    this.query = url.searchParams;
+    this.#upgrade = opts.upgrade;
+    this.#timeouts = opts.bodyTimeouts ?? BODY_TIMEOUTS;
+    let url: URL | undefined;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      this.badUrl = req.url ?? '';
+    }
+    this.path = url?.pathname ?? '/';
+    this.query = url?.searchParams ?? new URLSearchParams();
   }
 
   /** For an upgrade request: a response written straight to the socket (Node gives none for 'upgrade'). */
-  static forUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Exchange {
+  static forUpgrade(
+    req: http.IncomingMessage,
+    upgrade: { socket: net.Socket; head: Buffer },
+    bodyTimeouts?: BodyTimeouts,
+  ): Exchange {
     const res = new http.ServerResponse(req);
-    res.assignSocket(socket);
+    res.assignSocket(upgrade.socket);
     res.shouldKeepAlive = false;
-    return new Exchange(req, res, { socket, head });
+    return new Exchange(req, res, { upgrade, ...(bodyTimeouts ? { bodyTimeouts } : {}) });
   }
 
   /** The request body as bytes (at most `limit`); on an upgrade request, exactly Content-Length bytes. */
@@ -49,26 +74,21 @@ export class Exchange {
     if (declared > limit)
       throw new InvalidArgumentError(`request body too large: ${declared} bytes (limit ${limit})`);
     if (this.#upgrade) return this.#readUpgradeBody(Number.isFinite(declared) ? declared : 0);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of this.req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) throw new InvalidArgumentError(`request body too large: more than ${limit} bytes`);
-      chunks.push(chunk);
+    try {
+      return await readWhole(this.req, { limit, ...this.#timeouts });
+    } catch (err) {
+      // The rest of a refused body is not worth reading: the connection ends with the answer.
+      this.res.setHeader('Connection', 'close');
+      this.res.once('finish', () => this.req.socket.destroy());
+      throw err;
     }
-    return Buffer.concat(chunks);
   }
 
-  /** The body parsed as a JSON object ({} when empty); malformed JSON is the client's error. */
+  /** The body parsed as a JSON object ({} when empty); malformed or too deeply nested JSON is the client's error. */
   async json(): Promise<Record<string, unknown>> {
     const raw = (await this.body()).toString('utf8').trim();
     if (raw === '' || raw === 'null') return {};
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new InvalidArgumentError(`malformed JSON in request body: ${(err as Error).message}`);
-    }
+    const value = parseJsonText(raw, 'request body');
     if (typeof value !== 'object' || value === null || Array.isArray(value))
       throw new InvalidArgumentError('request body must be a JSON object');
     return value as Record<string, unknown>;
@@ -151,6 +171,39 @@ export class Exchange {
     const input = up.head.length > 0 ? prepend(up.head, up.socket) : up.socket;
     return { input, output: up.socket };
   }
+}
+
+/** A request body as bytes, refused past `limit` bytes, after `idleMs` without data or `totalMs` in all. */
+function readWhole(req: http.IncomingMessage, opts: { limit: number } & BodyTimeouts): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timedOut = (what: string) => () =>
+      done(new InvalidArgumentError(`request body timed out: ${what}`));
+    const idle = setTimeout(timedOut(`nothing received for ${opts.idleMs / 1000} s`), opts.idleMs);
+    const total = setTimeout(timedOut(`not complete after ${opts.totalMs / 1000} s`), opts.totalMs);
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > opts.limit) {
+        done(new InvalidArgumentError(`request body too large: more than ${opts.limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+      idle.refresh();
+    };
+    const onEnd = () => done(undefined);
+    const onClose = () => done(new InvalidArgumentError('request body ended early: the client went away'));
+    function done(err: Error | undefined): void {
+      clearTimeout(idle);
+      clearTimeout(total);
+      req.off('data', onData).off('end', onEnd).off('error', done).off('close', onClose);
+      if (err) {
+        req.pause();
+        reject(err);
+      } else resolve(Buffer.concat(chunks));
+    }
+    req.on('data', onData).on('end', onEnd).on('error', done).on('close', onClose);
+  });
 }
 
 /** The bytes that arrived with the upgrade request, then the rest of the socket. */

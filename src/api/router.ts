@@ -1,4 +1,4 @@
-import { NotFoundError } from '../core/errors.ts';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import type { Exchange } from './exchange.ts';
 
 export type Handler = (ex: Exchange) => Promise<void> | void;
@@ -43,13 +43,24 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
       const rest = parts.slice(i, parts.length - tail.length);
       if (rest.length === 0) return undefined;
       if (!tail.every((t, k) => t === parts[parts.length - tail.length + k])) return undefined;
-      params[p.slice(1)] = rest.map(decodeURIComponent).join('/');
+      params[p.slice(1)] = rest.map(decodeSegment).join('/');
       return params;
     }
     const part = parts[i];
     if (part === undefined) return undefined;
-    if (p.startsWith(':')) params[p.slice(1)] = decodeURIComponent(part);
+    if (p.startsWith(':')) params[p.slice(1)] = decodeSegment(part);
     else if (p !== part) return undefined;
   }
   return parts.length === pattern.length ? params : undefined;
+}
+
+/** A path segment's %XX escapes decoded; `%ff` (not UTF-8) or `%zz` is the client's error, not a 500. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidArgumentError(
+      `malformed percent-encoding in the path segment ${JSON.stringify(segment)}`,
+    );
+  }
 }

@@ -1,12 +1,13 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import { InvalidArgumentError } from '../core/errors.ts';
 import { mark } from '../core/trace.ts';
 import type { LocalEngine } from '../engine/engine.ts';
 import { dockerRouter } from './docker/router.ts';
 import { API_VERSION, hyperboxVersion, serverHeader } from './docker/version.ts';
 import { sendError } from './errors.ts';
-import { Exchange } from './exchange.ts';
+import { type BodyTimeouts, Exchange } from './exchange.ts';
 import { addNativeRoutes } from './native/router.ts';
 import type { Router } from './router.ts';
 
@@ -17,6 +18,8 @@ export interface ApiServerOptions {
   engine: LocalEngine;
   /** Serve HTTPS that insists on a client certificate signed by `ca` (docker's --tlsverify). */
   tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  /** For bodies read whole; BODY_TIMEOUTS by default (tests shorten them). */
+  bodyTimeouts?: BodyTimeouts;
 }
 
 /**
@@ -27,7 +30,16 @@ export interface ApiServerOptions {
 export function createApiServer(opts: ApiServerOptions): http.Server {
   const docker = dockerRouter(opts.engine);
   addNativeRoutes(docker, opts.engine, { version: hyperboxVersion() });
-  const common = { keepAliveTimeout: 30_000, requestTimeout: 0 };
+  // No request timeout: image loads and archive uploads are long requests. Headers must come within 20 s, and
+  // bodies read whole have their own deadlines (exchange.ts BODY_TIMEOUTS).
+  const common = { keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 20_000 };
+  const layout = opts.engine.containers.layout;
+  const send: Dispatch = {
+    router: docker,
+    // Error messages never show where the state lives on the host (ENOENT and the like name the file).
+    hostRoots: [layout.root, layout.runRoot],
+  };
+  const timeouts = opts.bodyTimeouts ? { bodyTimeouts: opts.bodyTimeouts } : {};
   const server: http.Server = opts.tls
     ? https.createServer({ ...common, ...opts.tls, requestCert: true, rejectUnauthorized: true })
     : http.createServer(common);
@@ -37,12 +49,12 @@ export function createApiServer(opts: ApiServerOptions): http.Server {
     socket.once('close', () => inFlight.delete(socket));
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    void dispatch(docker, new Exchange(req, res));
+    void dispatch(send, new Exchange(req, res, timeouts));
   });
   // docker's attach and exec start ask to take the connection over (Connection: Upgrade, Upgrade: tcp).
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     socket.on('error', () => {});
-    void dispatch(docker, Exchange.forUpgrade(req, socket, head));
+    void dispatch(send, Exchange.forUpgrade(req, { socket, head }, opts.bodyTimeouts));
   });
   connections.set(server, inFlight);
   return server;
@@ -57,7 +69,12 @@ export function stopApiServer(server: http.Server): Promise<void> {
   return closed;
 }
 
-async function dispatch(router: Router, ex: Exchange): Promise<void> {
+interface Dispatch {
+  router: Router;
+  hostRoots: string[];
+}
+
+async function dispatch(d: Dispatch, ex: Exchange): Promise<void> {
   ex.res.setHeader('Api-Version', API_VERSION);
   ex.res.setHeader('Ostype', 'linux');
   ex.res.setHeader('Server', serverHeader());
@@ -65,8 +82,10 @@ async function dispatch(router: Router, ex: Exchange): Promise<void> {
   ex.req.on('error', () => {});
   ex.res.on('error', () => {});
   try {
+    if (ex.badUrl !== undefined)
+      throw new InvalidArgumentError(`malformed request target ${JSON.stringify(ex.badUrl)}`);
     const path = ex.path.replace(VERSION_PREFIX, '');
-    const { handler, params } = router.match(ex.req.method ?? 'GET', path);
+    const { handler, params } = d.router.match(ex.req.method ?? 'GET', path);
     ex.params = params;
     mark(`api: ${ex.req.method} ${path}`);
     await handler(ex);
@@ -74,6 +93,6 @@ async function dispatch(router: Router, ex: Exchange): Promise<void> {
   } catch (err) {
     if (process.env.HYPERBOX_DEBUG)
       process.stderr.write(`${ex.req.method} ${ex.req.url}: ${(err as Error).stack}\n`);
-    sendError(ex.res, err);
+    sendError(ex.res, err, { hostRoots: d.hostRoots });
   }
 }

@@ -1,13 +1,17 @@
 import type { Layout } from '../core/paths.ts';
 import type { Engine, LocalEngine } from '../engine/engine.ts';
+import type { LocalEngineOptions } from '../wiring/engine.ts';
 
 /** What every command receives: where the state lives, the engine (built on first use), and the terminal. */
 export interface CliContext {
   layout(): Layout;
   /** The daemon's when one answers (or --host / HYPERBOX_HOST names one), else in-process. */
   engine(): Promise<Engine>;
-  /** Always in-process: for the daemon itself and a monitor's exit command (`container cleanup`). */
-  localEngine(): Promise<LocalEngine>;
+  /**
+   * Always in-process: for the daemon itself and a monitor's exit command (`container cleanup`); built on first
+   * use, with `opts` then (`serve` builds the daemon's).
+   */
+  localEngine(opts?: LocalEngineOptions): Promise<LocalEngine>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   stdin: NodeJS.ReadStream;

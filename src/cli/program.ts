@@ -41,17 +41,20 @@ export async function runCli(argv: string[]): Promise<number> {
         });
         if (transport.kind === 'remote') {
           const { RemoteEngine } = await import('../client/remote-engine.ts');
-          engine = new RemoteEngine({ socketPath: transport.socketPath });
+          // Loaded only when a pull or push asks: other commands do not parse the registry client.
+          const logins = async (registry: string) =>
+            (await import('../wiring/registry-login.ts')).storedLogin(registry);
+          engine = new RemoteEngine({ socketPath: transport.socketPath, logins });
         } else {
           engine = await ctx.localEngine();
         }
       }
       return engine!;
     },
-    localEngine: async () => {
+    localEngine: async (opts) => {
       if (!local) {
         const { createLocalEngine } = await import('../wiring/engine.ts');
-        local = await createLocalEngine(ctx.layout());
+        local = await createLocalEngine(ctx.layout(), opts);
       }
       return local;
     },

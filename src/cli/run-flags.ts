@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import type { ContainerConfig, MountRequest } from '../core/container/config.ts';
 import {
   parseCpus,
-  parseCpuset,
   parseEnv,
   parseEnvFile,
   parseInteger,
@@ -17,6 +16,7 @@ import {
   parseUlimit,
   parseVolumeFlag,
 } from '../core/container/parse.ts';
+import { validateContainerConfig } from '../core/container/validate.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { parsePublish } from '../core/network/ports.ts';
 
@@ -76,7 +76,8 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-v, --volume <spec>', 'bind mount a volume', collect, [])
     .option('--mount <spec>', 'attach a filesystem mount to the container', collect, [])
     .option('--tmpfs <spec>', 'mount a tmpfs directory', collect, [])
-    .option('--pull <policy>', 'pull image before running (missing, always, never)', 'missing');
+    .option('--pull <policy>', 'pull image before running (missing, always, never)', 'missing')
+    .option('--platform <platform>', 'set platform if server is multi-platform capable (os/arch[/variant])');
 }
 
 export interface CreateFlags {
@@ -120,6 +121,7 @@ export interface CreateFlags {
   mount: string[];
   tmpfs: string[];
   pull: string;
+  platform?: string;
 }
 
 /** Turns parsed flags into the engine's request; every bad value is refused here with its name. */
@@ -128,7 +130,6 @@ export function configFromFlags(
   image: string,
   args: string[],
 ): Omit<ContainerConfig, 'imageId'> {
-  const hostCpus = os.availableParallelism();
   const envFromFiles = flags.envFile.flatMap((file) => {
     let text: string;
     try {
@@ -167,35 +168,23 @@ export function configFromFlags(
   const resources: ContainerConfig['resources'] = {
     ...(flags.memory !== undefined ? { memory: parseMemory(flags.memory, '--memory') } : {}),
     ...(flags.memorySwap !== undefined ? { memorySwap: parseMemorySwap(flags.memorySwap) } : {}),
-    ...(flags.cpus !== undefined ? { nanoCpus: parseCpus(flags.cpus, hostCpus) } : {}),
+    ...(flags.cpus !== undefined ? { nanoCpus: parseCpus(flags.cpus) } : {}),
     ...(flags.cpuShares !== undefined
       ? { cpuShares: parseInteger(flags.cpuShares, '--cpu-shares', { min: 0 }) }
       : {}),
-    ...(flags.cpusetCpus !== undefined ? { cpusetCpus: parseCpuset(flags.cpusetCpus, hostCpus) } : {}),
+    ...(flags.cpusetCpus !== undefined ? { cpusetCpus: flags.cpusetCpus } : {}),
     ...(pidsLimit !== undefined && pidsLimit > 0 ? { pidsLimit } : {}),
   };
-  if (resources.memorySwap !== undefined && resources.memorySwap !== -1) {
-    if (resources.memory === undefined) {
-      throw new InvalidArgumentError(
-        'you should always set the memory limit when using the memory-swap limit',
-      );
-    }
-    if (resources.memorySwap < resources.memory) {
-      throw new InvalidArgumentError(
-        'minimum memoryswap limit should be larger than memory limit, see usage',
-      );
-    }
-  }
-  return {
+  const config: Omit<ContainerConfig, 'imageId'> = {
     image,
     ...(flags.entrypoint !== undefined
       ? { entrypoint: flags.entrypoint === '' ? [] : [flags.entrypoint] }
       : {}),
     ...(args.length > 0 ? { cmd: args } : {}),
     env: [...envFromFiles, ...parseEnv(flags.env, process.env)],
-    ...(flags.workdir !== undefined ? { workingDir: requireAbsolute(flags.workdir, '--workdir') } : {}),
+    ...(flags.workdir !== undefined ? { workingDir: flags.workdir } : {}),
     ...(flags.user !== undefined ? { user: flags.user } : {}),
-    ...(flags.hostname !== undefined ? { hostname: validHostname(flags.hostname) } : {}),
+    ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
     labels: parseLabels(flags.label),
     tty: flags.tty,
     openStdin: flags.interactive,
@@ -217,6 +206,9 @@ export function configFromFlags(
     resources,
     ulimits: flags.ulimit.map(parseUlimit),
   };
+  // The engine checks again at create (API bodies come that way); here a bad value is refused before any pull.
+  validateContainerConfig(config, { hostCpus: os.availableParallelism() });
+  return config;
 }
 
 /**
@@ -235,11 +227,6 @@ function networkFromFlags(
   const network = flags.network ?? flags.net ?? 'bridge';
   const attachmentFlags =
     flags.ip !== undefined || flags.macAddress !== undefined || flags.networkAlias.length > 0;
-  for (const h of flags.addHost) {
-    if (!/^[^:\s]+:[0-9a-fA-F.:]+$/.test(h)) {
-      throw new InvalidArgumentError(`invalid argument "${h}" for "--add-host": use host:ip`);
-    }
-  }
   const extras = {
     ...(flags.dns.length ? { dns: flags.dns } : {}),
     ...(flags.addHost.length ? { extraHosts: flags.addHost } : {}),
@@ -282,18 +269,4 @@ function networkFromFlags(
     ...(flags.publishAll ? { publishAll: true } : {}),
     ...extras,
   };
-}
-
-function requireAbsolute(dir: string, flag: string): string {
-  if (!dir.startsWith('/'))
-    throw new InvalidArgumentError(
-      `the working directory '${dir}' is invalid, it needs to be an absolute path (${flag})`,
-    );
-  return dir;
-}
-
-function validHostname(name: string): string {
-  if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(name))
-    throw new InvalidArgumentError(`invalid hostname: "${name}"`);
-  return name;
 }

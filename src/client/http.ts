@@ -13,6 +13,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Statuses outside 2xx that are answers, not errors (docker's 304 "already started"). */
   accept?: number[];
+  /** Extra request headers (X-Registry-Auth). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -37,7 +39,7 @@ export class ApiClient {
 
   /** The answer as a stream, its status already checked. */
   async request(method: string, path: string, opts: CallOptions = {}): Promise<http.IncomingMessage> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...opts.headers };
     let payload: Buffer | undefined;
     if (opts.json !== undefined) {
       payload = Buffer.from(JSON.stringify(opts.json));

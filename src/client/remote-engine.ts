@@ -9,7 +9,7 @@ import type { PlanReport } from '../engine/planner.ts';
 import type { Volume } from '../engine/volumes.ts';
 import { ApiClient } from './http.ts';
 import { RemoteContainers } from './remote-containers.ts';
-import { RemoteImages } from './remote-images.ts';
+import { RemoteImages, type StoredLogins } from './remote-images.ts';
 import { RemoteVms } from './remote-vms.ts';
 
 const enc = encodeURIComponent;
@@ -29,11 +29,12 @@ export class RemoteEngine implements Engine {
   readonly system: SystemEngine;
   readonly #api: ApiClient;
 
-  constructor(opts: { socketPath: string }) {
+  /** `logins`: this user's stored registry logins, sent with each pull and push (the daemon keeps none). */
+  constructor(opts: { socketPath: string; logins?: StoredLogins }) {
     const api = new ApiClient(opts.socketPath);
     this.#api = api;
     this.containers = new RemoteContainers(api);
-    this.images = new RemoteImages(api);
+    this.images = new RemoteImages(api, opts.logins ? { logins: opts.logins } : {});
     this.volumes = remoteVolumes(api);
     this.networks = remoteNetworks(api);
     this.events = remoteEvents(api);

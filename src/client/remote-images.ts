@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { NotImplementedError } from '../core/errors.ts';
 import type { Digest } from '../core/image/digest.ts';
+import { parseReference } from '../core/image/reference.ts';
 import type { ImageEngine } from '../engine/engine.ts';
 import type { ProgressEvent, PullOptions, PullResult } from '../engine/image-pull.ts';
 import type { PushOptions, PushResult } from '../engine/image-push.ts';
@@ -18,11 +19,16 @@ import { type ApiClient, ndjsonLines } from './http.ts';
 
 const P = '/hyperbox/v1/images';
 
+/** This user's stored login for a registry (`host:5000`, `docker.io`), if any. */
+export type StoredLogins = (registry: string) => Promise<{ username: string; password: string } | undefined>;
+
 /** Images over the native routes; archives travel as request and answer bodies, progress as NDJSON. */
 export class RemoteImages implements ImageEngine {
   readonly #api: ApiClient;
-  constructor(api: ApiClient) {
+  readonly #logins: StoredLogins | undefined;
+  constructor(api: ApiClient, opts: { logins?: StoredLogins } = {}) {
     this.#api = api;
+    this.#logins = opts.logins;
   }
 
   list(opts: { all?: boolean } = {}): Promise<ImageSummary[]> {
@@ -71,8 +77,20 @@ export class RemoteImages implements ImageEngine {
     await pipeline(res, out, { end: typeof output === 'string' });
   }
 
+  /**
+   * The user's stored login for the registry of `ref`, as docker's X-Registry-Auth header (base64url JSON): the
+   * daemon uses it for this transfer only and keeps none, as dockerd.
+   */
+  async #authHeader(ref: string): Promise<Record<string, string>> {
+    const login = this.#logins ? await this.#logins(parseReference(ref).domain) : undefined;
+    if (!login) return {};
+    const auth = JSON.stringify({ username: login.username, password: login.password });
+    return { 'X-Registry-Auth': Buffer.from(auth).toString('base64url') };
+  }
+
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     const res = await this.#api.request('POST', `${P}/pull`, {
+      headers: await this.#authHeader(ref),
       json: {
         ref,
         ...(opts.platform !== undefined ? { platform: opts.platform } : {}),
@@ -86,6 +104,7 @@ export class RemoteImages implements ImageEngine {
 
   async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
     const res = await this.#api.request('POST', `${P}/push`, {
+      headers: await this.#authHeader(ref),
       json: { ref, ...(opts.tlsVerify !== undefined ? { tlsVerify: opts.tlsVerify } : {}) },
     });
     return transferResult<PushResult>(res, opts.onProgress);

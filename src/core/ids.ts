@@ -12,9 +12,26 @@ export function shortId(id: string): string {
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
+/**
+ * The longest name a container, volume or network may have: a file name's (NAME_MAX), since a volume's name is its
+ * directory's. One limit for all three, so that a name that works for one kind works for the others.
+ */
+export const MAX_NAME_BYTES = 255;
+
+/** Refuses a name longer than MAX_NAME_BYTES, before the file system would (with a host path in its error). */
+export function checkNameLength(name: string, kind: 'container' | 'volume' | 'network'): void {
+  const bytes = Buffer.byteLength(name);
+  if (bytes <= MAX_NAME_BYTES) return;
+  const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+  throw new InvalidArgumentError(
+    `invalid ${kind} name "${shown}": ${bytes} bytes long, at most ${MAX_NAME_BYTES} are allowed`,
+  );
+}
+
 /** docker's rule for container and volume names. */
 export function validateName(name: string, kind: 'container' | 'volume'): string {
   const bare = name.startsWith('/') ? name.slice(1) : name;
+  checkNameLength(bare, kind);
   if (!NAME_RE.test(bare)) {
     throw new InvalidArgumentError(
       `invalid ${kind} name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters`,

@@ -4,13 +4,21 @@ import path from 'node:path';
 import type { ContainerConfig, ContainerState, MountRequest } from '../core/container/config.ts';
 import { canTransition, initialState, isActive, transition } from '../core/container/state.ts';
 import { stateClause } from '../core/container/status-text.ts';
+import { validateContainerConfig } from '../core/container/validate.ts';
 import { inspectView } from '../core/container/views.ts';
 import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { generateName, newId, shortId, validateName } from '../core/ids.ts';
+import {
+  checkImagePlatform,
+  checkRunnableOs,
+  foreignArchitectureWarning,
+  hostPlatform,
+} from '../core/image/platform.ts';
 import { formatCpuList, parseCpuList } from '../core/ledger/cpu-list.ts';
 import { portMapView, publishAllRequests } from '../core/network/ports.ts';
 import { DEFAULT_NETWORK } from '../core/network/types.ts';
 import type { Layout } from '../core/paths.ts';
+import { parsePlatformSpec } from '../core/registry/platform-select.ts';
 import { mark } from '../core/trace.ts';
 import { followLog, type LogRecord, readLog } from '../drivers/logs/k8s-file.ts';
 import { mountOverlay, mountPoints, unmount } from '../drivers/mounts/overlay.ts';
@@ -32,6 +40,8 @@ import { ANONYMOUS_LABEL, type VolumeService } from './volumes.ts';
 
 export interface CreateRequest {
   name?: string;
+  /** docker's `--platform os/arch[/variant]`: the image must be of it (else NotFound, as dockerd answers). */
+  platform?: string;
   /** The user's request; `imageId` is filled in by create from `image`. */
   config: Omit<ContainerConfig, 'imageId'>;
 }
@@ -104,7 +114,14 @@ export class ContainerService {
   }
 
   async create(req: CreateRequest): Promise<{ id: string; warnings: string[] }> {
+    // Every transport reaches this: a bad value is refused before an image is looked for, as dockerd does.
+    validateContainerConfig(req.config, { hostCpus: os.availableParallelism() });
+    const want = req.platform ? parsePlatformSpec(req.platform) : undefined;
     const image = await this.#d.images.resolve(req.config.image);
+    const host = hostPlatform();
+    if (want) checkImagePlatform({ ref: req.config.image, want, actual: image.platform });
+    checkRunnableOs(image.platform.os, host);
+    const warning = want ? undefined : foreignArchitectureWarning(image.platform, host);
     const name = req.name
       ? validateName(req.name, 'container')
       : generateName((n) => this.store.nameTaken(n));
@@ -128,7 +145,7 @@ export class ContainerService {
     this.store.insert(rec);
     fs.mkdirSync(this.paths(id).dir, { recursive: true, mode: 0o700 });
     this.#d.events.record('container', 'create', id, { name, image: config.image });
-    return { id, warnings: [] };
+    return { id, warnings: warning ? [warning] : [] };
   }
 
   /**

@@ -5,6 +5,7 @@ import { chainIds, type Digest, shortId } from '../core/image/digest.ts';
 import * as j from '../core/image/json-check.ts';
 import { layerLabel } from '../core/image/layer-entry.ts';
 import { type Descriptor, INDEX_MEDIA_TYPES, type Platform } from '../core/image/oci.ts';
+import { checkRunnableOs } from '../core/image/platform.ts';
 import {
   familiarName,
   familiarRepository,
@@ -83,6 +84,8 @@ async function pullOne(store: TransferStore, ref: Reference, opts: PullOptions):
   await store.sweep();
   const progress = opts.onProgress ?? (() => {});
   const want: Platform = opts.platform ? parsePlatformSpec(opts.platform) : store.platform;
+  // Before the registry is asked anything: an image for another OS could never run here.
+  checkRunnableOs(want.os, store.platform);
   const client = await store.registry(ref.domain);
   const repo = ref.path;
   const top = await client.getManifest(repo, ref.digest ?? ref.tag!, opts.signal);
@@ -118,6 +121,7 @@ async function pullOne(store: TransferStore, ref: Reference, opts: PullOptions):
       configBytes = await fsp.readFile(configBlob.file);
     }
     const config = parseConfigFile(j.parseJson(configBytes, 'image config'), `image config ${id}`);
+    checkRunnableOs(config.os, store.platform);
     if (opts.platform && (config.os !== want.os || config.architecture !== want.architecture)) {
       throw new NotFoundError(
         `image ${formatReference(ref)} is ${formatPlatform(config)}, which does not match the requested platform ${formatPlatform(want)}`,

@@ -70,6 +70,11 @@ export interface RegistryOptions {
   tlsVerify?: boolean; // false: like --tls-verify=false for every registry
   maxConcurrentDownloads?: number; // layers downloaded at once; 3 by default
   chunkSize?: number; // uploads larger than this go in PATCH chunks of this size; 16 MiB by default
+  /**
+   * false: no stored login is ever read, a transfer without credentials of its own is anonymous (the daemon: as
+   * dockerd, it keeps none of its clients' secrets; they come with each request as X-Registry-Auth).
+   */
+  storedLogins?: boolean;
 }
 
 export interface ResolvedImage {
@@ -77,6 +82,8 @@ export interface ResolvedImage {
   ref: string; // the normalised name it was found by, or the id
   config: ImageConfig;
   chainIds: Digest[]; // base layer first
+  /** What the image's config says it is built for (os, architecture, variant). */
+  platform: Platform;
 }
 
 export interface ImageSummary {
@@ -480,6 +487,7 @@ export class ImageService {
         configDir: o.configDir ?? path.join(os.homedir(), '.hyperbox'),
         ...(o.insecure ? { insecure: o.insecure } : {}),
         ...(tlsVerify !== undefined ? { tlsVerify } : {}),
+        ...(o.storedLogins === false ? { storedLogins: false } : {}),
       });
       this.#connectors.set(kind, connector);
     }
@@ -631,7 +639,17 @@ export class ImageService {
     const found =
       FULL_ID.test(ref) && this.#row(ref as Digest) ? { id: ref as Digest, ref } : this.#find(ref);
     const config = await this.#configFile(found.id);
-    return { id: found.id, ref: found.ref, config: config.config ?? {}, chainIds: this.#chainIds(found.id) };
+    return {
+      id: found.id,
+      ref: found.ref,
+      config: config.config ?? {},
+      chainIds: this.#chainIds(found.id),
+      platform: {
+        os: config.os,
+        architecture: config.architecture,
+        ...(config.variant ? { variant: config.variant } : {}),
+      },
+    };
   }
 
   #find(ref: string): { id: Digest; ref: string; byName: boolean } {

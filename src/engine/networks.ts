@@ -9,7 +9,7 @@ import {
   NotFoundError,
   UnavailableError,
 } from '../core/errors.ts';
-import { newId } from '../core/ids.ts';
+import { checkNameLength, newId } from '../core/ids.ts';
 import {
   broadcastOf,
   contains,
@@ -153,6 +153,7 @@ export class NetworkService {
   // ---- records ---------------------------------------------------------------------------------------------
 
   create(opts: NetworkCreateOptions): NetworkInspect {
+    checkNameLength(opts.name, 'network');
     if (!NAME_RE.test(opts.name)) throw new InvalidArgumentError(`invalid network name "${opts.name}"`);
     if (opts.name === DEFAULT_NETWORK || opts.name === 'host' || opts.name === 'none') {
       throw new InvalidArgumentError(`network name "${opts.name}" is reserved`);

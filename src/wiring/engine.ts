@@ -27,14 +27,23 @@ import { selfCommand } from './self.ts';
  * Builds the in-process engine on one state root: the only place that knows which driver implements which
  * interface. Reconciles before handing it out, so every command starts from the truth.
  */
-export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
+export interface LocalEngineOptions {
+  /** false for the daemon: registry transfers use only the credentials that come with them (see ImageService). */
+  storedLogins?: boolean;
+}
+
+export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions = {}): Promise<LocalEngine> {
   for (const dir of [layout.root, layout.runRoot, layout.exits, layout.tmp]) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
   }
   const db = new Database(layout.db);
   let ledger: Ledger | undefined;
   const events = new EventLog(db);
-  const images = new ImageService({ layout, db, events, registry: registryOptionsFrom(process.env) });
+  const registry = {
+    ...registryOptionsFrom(process.env),
+    ...(opts.storedLogins === false ? { storedLogins: false } : {}),
+  };
+  const images = new ImageService({ layout, db, events, registry });
   const volumes = new VolumeService({ layout, db, events });
   const networks = new NetworkService({
     layout,

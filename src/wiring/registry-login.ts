@@ -28,11 +28,24 @@ function connector(): RegistryConnector {
   });
 }
 
-export async function login(opts: {
+export interface LoginRequest {
   server: string | undefined;
   username: string;
   password: string;
-}): Promise<{ file: string }> {
+}
+
+/** Asks the registry whether it takes these credentials, and stores nothing (the daemon's /auth, as dockerd's). */
+export async function checkLogin(opts: LoginRequest): Promise<void> {
+  const c = connector();
+  try {
+    await c.clientWith(registryName(opts.server), opts).checkLogin();
+  } finally {
+    c.close();
+  }
+}
+
+/** `hyperbox login`: checked, then stored in this user's config.json (in-process and through a daemon alike). */
+export async function login(opts: LoginRequest): Promise<{ file: string }> {
   const name = registryName(opts.server);
   const c = connector();
   try {
@@ -43,6 +56,17 @@ export async function login(opts: {
   } finally {
     c.close();
   }
+}
+
+/**
+ * This user's stored login for a registry: what the CLI sends a daemon with each pull and push (X-Registry-Auth),
+ * as the docker CLI does, since the daemon keeps no logins of its own.
+ */
+export async function storedLogin(
+  registry: string,
+): Promise<{ username: string; password: string } | undefined> {
+  const { CredentialStore } = await import('../drivers/registry/credential-store.ts');
+  return new CredentialStore({ configDir: registryOptionsFrom(process.env).configDir! }).get(registry);
 }
 
 export async function logout(opts: {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CliResult, HYPERBOX, TestRoot } from './cli.ts';
+import { type CliResult, HYPERBOX, TEST_TRANSPORT, TestRoot } from './cli.ts';
 
 /**
  * Real registry parts for the black-box tests: Debian's `docker-registry` (distribution 2.8) started on 127.0.0.1
@@ -536,12 +536,16 @@ export async function registryGet(url: string, accept?: string): Promise<{ statu
  */
 export class RegistryUser {
   readonly root: TestRoot;
+  /** The CLI's config: its logins (and its trust, for `login`, which it checks itself). */
   readonly config: string;
+  /** The daemon's own config in daemon mode (trust only: it keeps no logins, as dockerd); undefined in-process. */
+  readonly daemonConfig: string | undefined;
 
   constructor() {
     this.config = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-config-'));
-    // In daemon mode the daemon pulls and pushes: trust (certs.d) and stored logins are its configuration.
-    this.root = new TestRoot({ daemonEnv: { HYPERBOX_CONFIG: this.config } });
+    this.daemonConfig =
+      TEST_TRANSPORT === 'daemon' ? fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-daemon-config-')) : undefined;
+    this.root = new TestRoot(this.daemonConfig ? { daemonEnv: { HYPERBOX_CONFIG: this.daemonConfig } } : {});
   }
 
   run(
@@ -563,9 +567,20 @@ export class RegistryUser {
 
   /** Trusts a test CA for one registry, as docker's certs.d does. */
   trust(host: string, caCert: string): void {
-    const dir = path.join(this.config, 'certs.d', host);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.copyFileSync(caCert, path.join(dir, 'ca.crt'));
+    for (const config of [this.config, this.daemonConfig]) {
+      if (!config) continue;
+      const dir = path.join(config, 'certs.d', host);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.copyFileSync(caCert, path.join(dir, 'ca.crt'));
+    }
+  }
+
+  /** The daemon's files (its config and state root) that hold `secret`: none, whatever the CLI stored. */
+  daemonFilesHolding(secret: string): string[] {
+    if (!this.daemonConfig) return [];
+    return [this.daemonConfig, this.root.root].flatMap((d) =>
+      filesHolding(d, secret).map((f) => path.join(d, f)),
+    );
   }
 
   async imageId(ref: string): Promise<string> {
@@ -574,6 +589,7 @@ export class RegistryUser {
 
   cleanup(): string[] {
     fs.rmSync(this.config, { recursive: true, force: true });
+    if (this.daemonConfig) fs.rmSync(this.daemonConfig, { recursive: true, force: true });
     return this.root.cleanup();
   }
 }
@@ -628,6 +644,18 @@ export function corruptBlobs(blobsDir: string): string[] {
 }
 
 /** Every file below a directory, relative; [] when it does not exist. */
+/** Files below `dir` (sockets and such skipped) whose bytes contain `secret`: a stored password shows up here. */
+export function filesHolding(dir: string, secret: string): string[] {
+  return filesBelow(dir).filter((f) => {
+    const file = path.join(dir, f);
+    try {
+      return fs.statSync(file).isFile() && fs.readFileSync(file).includes(secret);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 export function filesBelow(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])

@@ -17,9 +17,14 @@ export function containerRoutes(r: Router, engine: LocalEngine, broker: AttachBr
 
   r.add('POST', '/containers/create', async (ex) => {
     const name = ex.query.get('name') || undefined;
+    const platform = ex.query.get('platform') || undefined;
     const body = new Body(await ex.json());
     const config = configFromDockerBody(body);
-    const { id, warnings } = await c.create({ ...(name ? { name } : {}), config });
+    const { id, warnings } = await c.create({
+      ...(name ? { name } : {}),
+      ...(platform ? { platform } : {}),
+      config,
+    });
     const [rows, cols] = body.obj('HostConfig').numbers('ConsoleSize') ?? [];
     if (config.tty && rows && cols) broker.setConsoleSize(id, { rows, cols });
     ex.json200({ Id: id, Warnings: warnings }, 201);

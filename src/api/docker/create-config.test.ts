@@ -88,9 +88,25 @@ describe('docker create body -> ContainerConfig', () => {
         ),
       /unsupported mount type "npipe"/,
     );
-    assert.throws(
-      () => configFromDockerBody(new Body({ Image: 'x', WorkingDir: 'rel' })),
-      /WorkingDir must be an absolute path/,
+  });
+
+  it('reads the endpoint of the default network under the name the docker CLI gives it ("default")', () => {
+    const c = configFromDockerBody(
+      new Body({
+        Image: 'x',
+        HostConfig: { NetworkMode: 'default' },
+        NetworkingConfig: { EndpointsConfig: { default: { IPAMConfig: { IPv4Address: '172.17.0.99' } } } },
+      }),
     );
+    assert.deepEqual(c.networks, [{ network: 'bridge', ip: '172.17.0.99' }]);
+  });
+
+  it('leaves the values to the engine: a relative WorkingDir or NanoCpus < 0 are refused at create', () => {
+    const c = configFromDockerBody(
+      new Body({ Image: 'x', WorkingDir: 'rel', HostConfig: { NanoCpus: -1, Dns: ['x'] } }),
+    );
+    assert.equal(c.workingDir, 'rel');
+    assert.equal(c.resources.nanoCpus, -1);
+    assert.deepEqual(c.dns, ['x']);
   });
 });

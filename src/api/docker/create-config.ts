@@ -1,13 +1,13 @@
-import os from 'node:os';
 import type { ContainerConfig, MountRequest } from '../../core/container/config.ts';
-import { parseCpuset, parseRestart, parseTmpfsFlag, parseVolumeFlag } from '../../core/container/parse.ts';
+import { parseRestart, parseTmpfsFlag, parseVolumeFlag } from '../../core/container/parse.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { parsePublish } from '../../core/network/ports.ts';
 import type { Body } from './body.ts';
 
 /**
  * `POST /containers/create`'s body (docker's Config with HostConfig and NetworkingConfig) as the engine's
- * ContainerConfig. The same rules as the CLI's flags (core/container/parse.ts); every bad value is named.
+ * ContainerConfig: shapes here, with the CLI's parsers for docker's strings (core/container/parse.ts); the values
+ * themselves are checked by the engine at create (core/container/validate.ts), as the CLI's are.
  */
 export function configFromDockerBody(b: Body): Omit<ContainerConfig, 'imageId'> {
   const image = b.str('Image');
@@ -16,8 +16,6 @@ export function configFromDockerBody(b: Body): Omit<ContainerConfig, 'imageId'> 
   const entrypoint = b.strings('Entrypoint', { loneString: true });
   const cmd = b.strings('Cmd', { loneString: true });
   const workingDir = b.str('WorkingDir');
-  if (workingDir !== undefined && !workingDir.startsWith('/'))
-    throw new InvalidArgumentError(`WorkingDir must be an absolute path, not "${workingDir}"`);
   const stopTimeout = b.numOrZero('StopTimeout');
   const restart = h.obj('RestartPolicy');
   const restartName = restart.str('Name');
@@ -27,9 +25,7 @@ export function configFromDockerBody(b: Body): Omit<ContainerConfig, 'imageId'> 
     ...(h.num('MemorySwap') !== undefined ? { memorySwap: h.num('MemorySwap')! } : {}),
     ...(h.num('NanoCpus') !== undefined ? { nanoCpus: h.num('NanoCpus')! } : {}),
     ...(h.num('CpuShares') !== undefined ? { cpuShares: h.num('CpuShares')! } : {}),
-    ...(h.str('CpusetCpus') !== undefined
-      ? { cpusetCpus: parseCpuset(h.str('CpusetCpus')!, os.availableParallelism()) }
-      : {}),
+    ...(h.str('CpusetCpus') !== undefined ? { cpusetCpus: h.str('CpusetCpus')! } : {}),
     ...((h.num('PidsLimit') ?? 0) > 0 ? { pidsLimit: h.num('PidsLimit')! } : {}),
   };
   let noNewPrivileges = false;
@@ -128,7 +124,9 @@ function networking(
   if (mode === 'none' || mode === 'host') return { networkMode: mode, ...extras };
   const network = mode === 'default' ? 'bridge' : mode;
   const endpoints = b.obj('NetworkingConfig').obj('EndpointsConfig');
-  const ep = endpoints.keys().includes(network) ? endpoints.obj(network) : undefined;
+  // The docker CLI names the default network's endpoint "default" (its NetworkMode), others by name.
+  const key = [mode, network].find((k) => endpoints.keys().includes(k));
+  const ep = key !== undefined ? endpoints.obj(key) : undefined;
   const ip = ep?.obj('IPAMConfig').str('IPv4Address');
   const mac = ep?.str('MacAddress');
   const aliases = ep?.strings('Aliases') ?? [];

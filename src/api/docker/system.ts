@@ -25,13 +25,13 @@ export function systemRoutes(r: Router, engine: LocalEngine): void {
   r.add('GET', '/system/df', async (ex) => ex.json200(await dfView(engine)));
   r.add('POST', '/auth', async (ex) => {
     const body = await ex.json();
-    const { login } = await import('../../wiring/registry-login.ts');
+    const { checkLogin } = await import('../../wiring/registry-login.ts');
     const username = stringField(body, 'username');
     const password = stringField(body, 'password');
     const server = typeof body.serveraddress === 'string' ? body.serveraddress : undefined;
-    // The same check and store as `hyperbox login`: the credentials are kept in the daemon's config too, so that
-    // pulls and pushes without X-Registry-Auth use them.
-    await login({ server, username, password });
+    // Only the check, as dockerd: the client stores the login (its ~/.docker/config.json) and sends it with each
+    // pull and push; the daemon keeps none of its clients' secrets.
+    await checkLogin({ server, username, password });
     ex.json200({ Status: 'Login Succeeded', IdentityToken: '' });
   });
   r.add('GET', '/events', async (ex) => {

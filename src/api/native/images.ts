@@ -1,5 +1,6 @@
 import type { LocalEngine } from '../../engine/engine.ts';
 import type { ProgressEvent } from '../../engine/image-pull.ts';
+import { registryAuthFrom } from '../docker/registry-auth.ts';
 import type { Exchange } from '../exchange.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
@@ -93,7 +94,10 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
     },
     async (ex) => {
       const { ref, ...opts } = await readBody(ex, s.ImagePull);
-      await transfer(ex, (onProgress, signal) => i.pull(ref, { ...opts, onProgress, signal }));
+      const credentials = registryAuthFrom(ex.req.headers['x-registry-auth']);
+      await transfer(ex, (onProgress, signal) =>
+        i.pull(ref, { ...opts, ...(credentials ? { credentials } : {}), onProgress, signal }),
+      );
     },
   );
   api.add(
@@ -106,7 +110,10 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
     },
     async (ex) => {
       const { ref, ...opts } = await readBody(ex, s.ImagePush);
-      await transfer(ex, (onProgress) => i.push(ref, { ...opts, onProgress }));
+      const credentials = registryAuthFrom(ex.req.headers['x-registry-auth']);
+      await transfer(ex, (onProgress) =>
+        i.push(ref, { ...opts, ...(credentials ? { credentials } : {}), onProgress }),
+      );
     },
   );
   api.add(

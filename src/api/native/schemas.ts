@@ -88,11 +88,12 @@ export const ContainerConfig = z.strictObject({
   noNewPrivileges: z.boolean(),
   seccomp: z.enum(['default', 'unconfined']),
   mounts: z.array(mount),
+  // Shapes only: the values are checked at create (core/container/validate.ts), in docker's words, for every transport.
   resources: z.strictObject({
-    memory: int.positive().optional(),
-    memorySwap: int.min(-1).optional(),
-    nanoCpus: int.positive().optional(),
-    cpuShares: int.nonnegative().optional(),
+    memory: int.optional(),
+    memorySwap: int.optional(),
+    nanoCpus: int.optional(),
+    cpuShares: int.optional(),
     cpusetCpus: z.string().optional(),
     pidsLimit: int.optional(),
   }),
@@ -101,6 +102,7 @@ export const ContainerConfig = z.strictObject({
 
 export const ContainerCreate = z.strictObject({
   name: z.string().min(1).optional(),
+  platform: z.string().min(1).optional(),
   config: ContainerConfig,
 });
 export const ContainerStop = z.strictObject({

@@ -1,31 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { z } from 'zod';
+import { minimalConfig } from '../../core/container/config-example.ts';
 import { HyperboxError } from '../../core/errors.ts';
 import { openApiDocument } from './openapi.ts';
 import * as s from './schemas.ts';
 import { parseBody } from './validate.ts';
 
-const config = {
-  image: 'busybox:1',
-  env: [],
-  labels: {},
-  tty: false,
-  openStdin: false,
-  readOnly: false,
-  init: false,
-  autoRemove: false,
-  restart: { name: 'no', maximumRetryCount: 0 },
-  networkMode: 'none',
-  privileged: false,
-  capAdd: [],
-  capDrop: [],
-  noNewPrivileges: false,
-  seccomp: 'default',
-  mounts: [{ type: 'tmpfs', target: '/tmp' }],
-  resources: {},
-  ulimits: [],
-};
+const config = { ...minimalConfig(), mounts: [{ type: 'tmpfs', target: '/tmp' }] };
 
 /** The InvalidArgument message a body gets, or undefined when it passes. */
 function rejection(raw: string, schema: z.ZodType = s.ContainerCreate): string | undefined {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { Exchange } from '../exchange.ts';
+import { parseJsonText } from '../json-text.ts';
 
 /** Native request bodies are small JSON documents (a container config is a few KiB). */
 export const MAX_NATIVE_BODY = 1024 * 1024;
@@ -17,14 +18,7 @@ export async function readBody<S extends z.ZodType>(ex: Exchange, schema: S): Pr
 
 /** The checking half of readBody, on text (the unit tests' entry). An empty body is `{}`. */
 export function parseBody<S extends z.ZodType>(raw: string, schema: S, where = 'request body'): z.output<S> {
-  let value: unknown = {};
-  if (raw.trim() !== '') {
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new InvalidArgumentError(`malformed JSON in ${where}: ${(err as Error).message}`);
-    }
-  }
+  const value: unknown = raw.trim() === '' ? {} : parseJsonText(raw, where);
   return check(schema, value, where);
 }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { type Command, Option } from 'commander';
+import type { ContainerConfig } from '../../core/container/config.ts';
 import { matchesContainerFilters, parseContainerFilters } from '../../core/container/list-filter.ts';
 import { parseInteger } from '../../core/container/parse.ts';
 import { statusText } from '../../core/container/status-text.ts';
@@ -34,8 +35,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     async (image: string, args: string[], flags: CreateFlags & { detach: boolean; sigProxy: string }) => {
       const engine = await ctx.engine();
       const config = configFromFlags(flags, image, args);
-      await ensureImage(ctx, { ref: image, policy: flags.pull });
-      const { id } = await engine.containers.create({ ...(flags.name ? { name: flags.name } : {}), config });
+      const id = await createContainer(ctx, engine, { flags, config });
       if (flags.detach) {
         await startOrRemove(engine, id, { detached: true }, config.autoRemove);
         ctx.stdout.write(`${id}\n`);
@@ -61,8 +61,7 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
   ).action(async (image: string, args: string[], flags: CreateFlags) => {
     const engine = await ctx.engine();
     const config = configFromFlags(flags, image, args);
-    await ensureImage(ctx, { ref: image, policy: flags.pull });
-    const { id } = await engine.containers.create({ ...(flags.name ? { name: flags.name } : {}), config });
+    const id = await createContainer(ctx, engine, { flags, config });
     ctx.stdout.write(`${id}\n`);
   });
 
@@ -426,6 +425,27 @@ async function eachRef(
     }
   }
   if (failed) throw new ExitStatus(1);
+}
+
+/**
+ * create's half of `run` and `create`: the image pulled as --pull says (of --platform), then the container made;
+ * the engine's warnings go to stderr, as docker prints the daemon's.
+ */
+async function createContainer(
+  ctx: CliContext,
+  engine: Engine,
+  opts: { flags: CreateFlags; config: Omit<ContainerConfig, 'imageId'> },
+): Promise<string> {
+  const { flags, config } = opts;
+  const platform = flags.platform !== undefined ? { platform: flags.platform } : {};
+  await ensureImage(ctx, { ref: config.image, policy: flags.pull, ...platform });
+  const { id, warnings } = await engine.containers.create({
+    ...(flags.name ? { name: flags.name } : {}),
+    ...platform,
+    config,
+  });
+  for (const w of warnings) ctx.stderr.write(`WARNING: ${w}\n`);
+  return id;
 }
 
 async function startOrRemove(engine: Engine, id: string, opts: StartOptions, autoRemove: boolean) {

@@ -34,7 +34,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const tcp = tcpSettings(flags);
       const layout = ctx.layout();
       const socketPath = path.resolve(flags.socket ?? path.join(layout.runRoot, 'hyperbox.sock'));
-      const engine = await ctx.localEngine();
+      // As dockerd: no stored login is read; clients send theirs with each pull and push (X-Registry-Auth).
+      const engine = await ctx.localEngine({ storedLogins: false });
       const { createApiServer, stopApiServer } = await import('../../api/server.ts');
       const { listenTcp, listenUnix, parseTcpAddress } = await import('../../api/listen.ts');
       const { watchExits, watchVms } = await import('../../engine/exit-watcher.ts');

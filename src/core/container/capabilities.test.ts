@@ -40,7 +40,7 @@ describe('resolveCapabilities', () => {
         return true;
       },
     );
-    assert.throws(() => resolve([], ['teleport']), /teleport/);
+    assert.throws(() => resolve([], ['teleport']), /unknown capability: "CAP_TELEPORT"/);
   });
 });
 

@@ -68,7 +68,7 @@ export function normalizeCapability(name: string): string {
   const upper = name.trim().toUpperCase();
   if (upper === 'ALL') return 'ALL';
   const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (!ALL_CAPABILITIES.includes(full)) throw new InvalidArgumentError(`unknown capability: "${name}"`);
+  if (!ALL_CAPABILITIES.includes(full)) throw new InvalidArgumentError(`unknown capability: "${full}"`);
   return full;
 }
 

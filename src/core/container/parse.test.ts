@@ -5,6 +5,7 @@ import {
   parseCpuset,
   parseEnv,
   parseEnvFile,
+  parseInteger,
   parseMemory,
   parseMountFlag,
   parseRestart,
@@ -84,13 +85,16 @@ describe('run flag parsers', () => {
 
   it('parses ulimits, sizes, cpus and cpusets with the bad value named', () => {
     assert.deepEqual(parseUlimit('nofile=1024:2048'), { name: 'nofile', soft: 1024, hard: 2048 });
-    assert.throws(() => parseUlimit('nofile=10:5'), /10 > 5/);
-    assert.throws(() => parseUlimit('files=1'), /invalid ulimit type: "files"/);
+    assert.throws(() => parseUlimit('nofile=x'), /invalid ulimit argument: "nofile=x"/);
     assert.equal(parseMemory('64m', '--memory'), 64 * 1024 * 1024);
-    assert.throws(() => parseMemory('1k', '--memory'), /minimum memory limit/);
     assert.throws(() => parseMemory('lots', '--memory'), /invalid value "lots" for --memory/);
-    assert.equal(parseCpus('0.5', 2), 500_000_000);
-    assert.throws(() => parseCpus('3', 2), /only 2 CPUs available/);
+    assert.equal(parseCpus('0.5'), 500_000_000);
+    assert.equal(parseCpus('-1'), -1_000_000_000, "the range is create's to refuse, in docker's words");
+    assert.throws(() => parseCpus('0.0000000001'), /"--cpus" flag: value is too precise/);
+    assert.throws(
+      () => parseInteger('99999999999999999999', '--pids-limit'),
+      /invalid argument "99999999999999999999" for "--pids-limit" flag: value out of range/,
+    );
     assert.equal(parseCpuset('0-1', 2), '0-1');
     assert.throws(() => parseCpuset('0-4', 2), /available: 0-1/);
   });

@@ -245,26 +245,20 @@ export const ULIMIT_NAMES: ReadonlySet<string> = new Set([
   'as',
 ]);
 
-/** `--ulimit nofile=1024[:2048]` */
+/** `--ulimit nofile=1024[:2048]`: the syntax; the name and the limits are checked at create. */
 export function parseUlimit(text: string): Ulimit {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
   if (!m) throw new InvalidArgumentError(`invalid ulimit argument: "${text}"; use name=soft[:hard]`);
-  const name = m[1]!;
-  if (!ULIMIT_NAMES.has(name)) throw new InvalidArgumentError(`invalid ulimit type: "${name}"`);
+  // The name and the range are checked at create (core/container/validate.ts), for API bodies too.
   const soft = Number(m[2]);
-  const hard = m[3] === undefined ? soft : Number(m[3]);
-  if (soft > hard)
-    throw new InvalidArgumentError(`ulimit soft limit must be less than hard limit: ${soft} > ${hard}`);
-  return { name, soft, hard };
+  return { name: m[1]!, soft, hard: m[3] === undefined ? soft : Number(m[3]) };
 }
 
+/** A size flag's syntax; the minimum (6MB) is checked at create, for API bodies too. */
 export function parseMemory(text: string, flag: string): number {
   const bytes = parseSize(text);
   if (bytes === undefined || bytes < 0)
     throw new InvalidArgumentError(`invalid value "${text}" for ${flag}: use a size like 64m or 1g`);
-  if (flag === '--memory' && bytes > 0 && bytes < 6 * 1024 * 1024) {
-    throw new InvalidArgumentError(`minimum memory limit allowed is 6MB: ${flag} ${text}`);
-  }
   return bytes;
 }
 
@@ -273,21 +267,22 @@ export function parseMemorySwap(text: string): number {
   return text === '-1' ? -1 : parseMemory(text, '--memory-swap');
 }
 
-export function parseCpus(text: string, hostCpus: number): number {
+/** `--cpus 1.5` as nano CPUs, docker CLI's syntax; the range (0.01 to the host's CPUs) is checked at create. */
+export function parseCpus(text: string): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n < 0 || text.trim() === '') {
+  if (!Number.isFinite(n) || text.trim() === '') {
     throw new InvalidArgumentError(`invalid argument "${text}" for "--cpus" flag: must be a number`);
   }
-  if (n > hostCpus) {
-    throw new InvalidArgumentError(
-      `range of CPUs is from 0.01 to ${hostCpus.toFixed(2)}, as there are only ${hostCpus} CPUs available`,
-    );
-  }
-  return Math.round(n * 1e9);
+  const nano = n * 1e9;
+  if (Math.abs(nano - Math.round(nano)) > 1e-6)
+    throw new InvalidArgumentError(`invalid argument "${text}" for "--cpus" flag: value is too precise`);
+  return Math.round(nano);
 }
 
 export function parseInteger(text: string, flag: string, opts: { min?: number } = {}): number {
   const n = Number(text);
+  if (Number.isInteger(n) && !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`invalid argument "${text}" for "${flag}" flag: value out of range`);
   if (!Number.isInteger(n) || (opts.min !== undefined && n < opts.min)) {
     throw new InvalidArgumentError(
       `invalid argument "${text}" for "${flag}" flag: must be an integer${opts.min !== undefined ? ` >= ${opts.min}` : ''}`,
@@ -306,7 +301,7 @@ export function parseCpuset(text: string, hostCpus: number): string {
       throw new InvalidArgumentError(`invalid value "${text}" for --cpuset-cpus: use a list like 0-2,4`);
     if (hi >= hostCpus) {
       throw new InvalidArgumentError(
-        `requested CPUs are not available - requested ${text}, available: 0-${hostCpus - 1}`,
+        `Requested CPUs are not available - requested ${text}, available: 0-${hostCpus - 1}`,
       );
     }
   }

@@ -259,10 +259,10 @@ describe('buildSpec: resources and limits', () => {
         /ulimit nofile=30000:30000/.test(err.message) &&
         /20000/.test(err.message),
     );
-    assert.throws(() => rl({}, [{ name: 'files', soft: 1, hard: 1 }]), /invalid ulimit "files"/);
+    assert.throws(() => rl({}, [{ name: 'files', soft: 1, hard: 1 }]), /invalid ulimit type: files/);
     assert.throws(
       () => rl({}, [{ name: 'nofile', soft: 10, hard: 5 }]),
-      /soft limit 10 exceeds hard limit 5/,
+      /soft limit must be less than or equal to hard limit: 10 > 5/,
     );
   });
 

@@ -9,9 +9,9 @@ import {
   READONLY_PATHS,
 } from './mounts-default.ts';
 import type { OciDevice, OciMount, OciResources, OciRlimit, OciSpec } from './oci-types.ts';
-import { ULIMIT_NAMES } from './parse.ts';
 import { defaultSeccompProfile } from './seccomp.ts';
 import type { ResolvedUser } from './user.ts';
+import { checkUlimit } from './validate.ts';
 
 /** The parts of an OCI image config (`config` in the image's config blob) that shape the process. */
 export interface ImageProcessConfig {
@@ -247,18 +247,8 @@ function rlimits(ulimits: Ulimit[], caps: SpecInput['rlimitCaps']): OciRlimit[] 
     byName.set(name, { soft: value, hard: value });
   }
   for (const u of ulimits) {
-    if (!ULIMIT_NAMES.has(u.name))
-      throw new InvalidArgumentError(`invalid ulimit "${u.name}": no such limit`);
-    if (!Number.isSafeInteger(u.soft) || !Number.isSafeInteger(u.hard) || u.soft < 0 || u.hard < 0) {
-      throw new InvalidArgumentError(
-        `invalid ulimit ${u.name}=${u.soft}:${u.hard}: values must be non-negative`,
-      );
-    }
-    if (u.soft > u.hard) {
-      throw new InvalidArgumentError(
-        `invalid ulimit ${u.name}: soft limit ${u.soft} exceeds hard limit ${u.hard}`,
-      );
-    }
+    // Records made before create checked ulimits reach here unchecked.
+    checkUlimit(u);
     const cap = caps[u.name];
     if (cap !== undefined && u.hard > cap) {
       throw new InvalidArgumentError(

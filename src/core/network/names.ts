@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../errors.ts';
 import type { EndpointRecord } from './types.ts';
 
@@ -85,8 +86,12 @@ export function parseAddHost(text: string): { name: string; ip: string } {
   const i = text.search(/[:=]/);
   const name = i > 0 ? text.slice(0, i) : '';
   const ip = i > 0 ? text.slice(i + 1) : '';
-  if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(name) || !/^[0-9a-fA-F:.]+$/.test(ip)) {
-    throw new InvalidArgumentError(`invalid --add-host "${text}": expected name:ip`);
+  // Each becomes an /etc/hosts line: a plain name and a real address, so that no value writes lines of its own.
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$/.test(name) || isIP(ip) === 0) {
+    const q = JSON.stringify(text);
+    throw new InvalidArgumentError(
+      `invalid argument ${q} for "--add-host" flag: bad format for add-host: ${q}`,
+    );
   }
   return { name, ip };
 }

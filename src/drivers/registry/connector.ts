@@ -14,6 +14,7 @@ import { HttpTransport } from './transport.ts';
 export interface RegistrySettings extends EndpointPolicy {
   configDir: string; // holds config.json and certs.d/
   dockerConfig?: string | null; // read-only fallback for credentials; ~/.docker/config.json by default
+  storedLogins?: boolean; // false: `client()` is anonymous, config.json is never read
   retry?: RetryPolicy;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
@@ -44,7 +45,8 @@ export class RegistryConnector {
    * token) is reused while they stay the same.
    */
   async client(registry: string): Promise<RegistryClient> {
-    const credentials = await this.credentials.get(registry);
+    const credentials =
+      this.#settings.storedLogins === false ? undefined : await this.credentials.get(registry);
     const key = credentials ? `${registry}\n${credentials.username}\n${credentials.password}` : registry;
     let c = this.#clients.get(key);
     if (!c) {
