@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { type BenchContext, haveCommand, median, TOP } from './lib/harness.ts';
+import { type BenchContext, haveCommand, median, TOP, timed } from './lib/harness.ts';
 import { runcRunner } from './startup.ts';
 
 export const description =
@@ -20,9 +19,11 @@ export async function run(ctx: BenchContext): Promise<void> {
   const runcTimes: number[] = [];
   for (let i = 0; i < ctx.options.runs; i++) runcTimes.push(await runc());
   // Everything with a network runs in a private network namespace: the host's links and rules are never touched.
-  // Asynchronously, so that this process still answers a signal meanwhile; cleanup stops it (SIGTERM, by pid).
+  // Asynchronously, so that this process still answers a signal meanwhile; cleanup stops it (SIGTERM, by pid), and
+  // it removes what it made in there.
   const inner = path.join(import.meta.dirname, 'lib', 'network-inner.ts');
-  const child = spawn(
+  const stop = new AbortController();
+  const running = timed(
     'bash',
     [
       path.join(TOP, 'scripts', 'in-private-netns.sh'),
@@ -31,22 +32,16 @@ export async function run(ctx: BenchContext): Promise<void> {
       root,
       String(ctx.options.runs),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { signal: stop.signal },
   );
-  ctx.defer('the network benchmark in its namespace', () => stopChild(child));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
+  ctx.defer('the network benchmark in its namespace', async () => {
+    stop.abort();
+    await running.catch(() => {});
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const limit = setTimeout(() => child.kill('SIGTERM'), 300_000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(limit);
-  if (code !== 0) throw new Error(`network benchmark failed: ${stderr.trim()}`);
-  const figures = JSON.parse(stdout.trim().split('\n').pop()!) as {
+  const limit = setTimeout(() => stop.abort(), 300_000);
+  const r = await running.finally(() => clearTimeout(limit));
+  if (r.code !== 0) throw new Error(`network benchmark failed: ${r.stderr.trim()}`);
+  const figures = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
     bridgeRunMedianMs: number;
     containersBps: number;
     loopbackBps: number;
@@ -74,14 +69,4 @@ export async function run(ctx: BenchContext): Promise<void> {
     value: figures.containersBps / figures.loopbackBps,
     unit: 'x',
   });
-}
-
-/** SIGTERM (the inner half then removes what it made), SIGKILL after 30 s; nothing when it already ended. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
 }

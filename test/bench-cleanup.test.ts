@@ -9,29 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { privilegedSkipReason, REPO } from './helpers/cli.ts';
+import { litterOf, privilegedSkipReason, REPO } from './helpers/cli.ts';
 
 const skip = privilegedSkipReason();
 if (skip) console.log(`# skipping benchmark cleanup tests: ${skip}`);
 
 /** What is left of a scratch directory: mounts below it, processes naming it, the directory itself. */
-function leftOf(base: string): string[] {
-  const left: string[] = [];
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp?.startsWith(`${base}/`)) left.push(`mount ${mp}`);
-  }
-  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.includes(base)) left.push(`process ${pid} ${cmd.replaceAll('\0', ' ').slice(0, 120)}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  if (fs.existsSync(base)) left.push(`directory ${base}`);
-  return left;
-}
+const leftOf = (base: string) => [...litterOf(base), ...(fs.existsSync(base) ? [`directory ${base}`] : [])];
 
 describe('benchmark cleanup', { skip }, () => {
   it('removes everything when SIGTERM stops a run half-way, and checks it did', async () => {

@@ -67,13 +67,15 @@ const SBIN_PATH = '/usr/local/sbin:/usr/sbin:/sbin';
 export function timed(
   file: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(file, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PATH: `${process.env.PATH ?? ''}:${SBIN_PATH}`, ...opts.env },
+      // Aborting asks the command to stop (SIGTERM) and still resolves once it has exited.
+      ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGTERM' as const } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -83,7 +85,9 @@ export function timed(
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
     });
-    child.on('error', reject);
+    child.on('error', (err) => {
+      if (err.name !== 'AbortError') reject(err);
+    });
     const limit = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
     child.on('exit', (code, signal) => {
       clearTimeout(limit);

@@ -36,16 +36,20 @@ async function iperf(serverNs: string[], clientNs: string[], address: string): P
   try {
     for (let i = 0; i < 50 && !stopping; i++) {
       const r = await timed(clientNs[0]!, [...clientNs.slice(1), 'iperf3', '-c', address, '-t', '3', '-J']);
-      if (r.code === 0) {
-        const json = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-        return json.end.sum_received.bits_per_second;
-      }
+      // A report without a sum is iperf3's {"error": ...} (the server was not ready yet): try again.
+      const bps = r.code === 0 ? receivedBps(r.stdout) : undefined;
+      if (bps !== undefined) return bps;
       await new Promise((resolve) => setTimeout(resolve, 100)); // the server is not listening yet
     }
     throw new Error(stopping ? 'stopped (SIGTERM)' : 'iperf3 could not connect');
   } finally {
     server.kill();
   }
+}
+
+function receivedBps(report: string): number | undefined {
+  const json = JSON.parse(report) as { end?: { sum_received?: { bits_per_second?: number } } };
+  return json.end?.sum_received?.bits_per_second;
 }
 
 try {
