@@ -120,7 +120,7 @@ export async function run(ctx: BenchContext): Promise<void> {
  */
 async function podmanCompatRunner(ctx: BenchContext): Promise<() => Promise<number>> {
   const dir = await ctx.tempDir('podman-service');
-  const runRoot = await fs.mkdtemp('/tmp/hbp-'); // podman refuses a run root longer than 50 characters
+  const runRoot = await ctx.shortTempDir(); // podman refuses a run root longer than 50 characters
   const global = ['--root', path.join(dir, 'root'), '--runroot', runRoot, '--storage-driver', 'overlay'];
   const more = ['--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
   const tarball = path.join(dir, 'rootfs.tar');

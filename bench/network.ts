@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { type BenchContext, haveCommand, median, TOP } from './lib/harness.ts';
+import { type BenchContext, haveCommand, median, TOP, timed } from './lib/harness.ts';
 import { runcRunner } from './startup.ts';
 
 export const description =
@@ -20,8 +19,11 @@ export async function run(ctx: BenchContext): Promise<void> {
   const runcTimes: number[] = [];
   for (let i = 0; i < ctx.options.runs; i++) runcTimes.push(await runc());
   // Everything with a network runs in a private network namespace: the host's links and rules are never touched.
+  // Asynchronously, so that this process still answers a signal meanwhile; cleanup stops it (SIGTERM, by pid), and
+  // it removes what it made in there.
   const inner = path.join(import.meta.dirname, 'lib', 'network-inner.ts');
-  const r = spawnSync(
+  const stop = new AbortController();
+  const running = timed(
     'bash',
     [
       path.join(TOP, 'scripts', 'in-private-netns.sh'),
@@ -30,9 +32,15 @@ export async function run(ctx: BenchContext): Promise<void> {
       root,
       String(ctx.options.runs),
     ],
-    { encoding: 'utf8', timeout: 300_000 },
+    { signal: stop.signal },
   );
-  if (r.status !== 0) throw new Error(`network benchmark failed: ${r.stderr.trim()}`);
+  ctx.defer('the network benchmark in its namespace', async () => {
+    stop.abort();
+    await running.catch(() => {});
+  });
+  const limit = setTimeout(() => stop.abort(), 300_000);
+  const r = await running.finally(() => clearTimeout(limit));
+  if (r.code !== 0) throw new Error(`network benchmark failed: ${r.stderr.trim()}`);
   const figures = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
     bridgeRunMedianMs: number;
     containersBps: number;

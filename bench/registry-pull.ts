@@ -59,7 +59,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const podman = async () => {
     const dir = await fresh('podman');
     // podman refuses a run root longer than 50 characters: keep that one short, under /tmp.
-    const runRoot = await fs.mkdtemp('/tmp/hbp-');
+    const runRoot = await ctx.shortTempDir();
     const global = ['--root', path.join(dir, 'root'), '--runroot', runRoot];
     const opts = ['--storage-driver', 'overlay', '--events-backend', 'none'];
     const r = await must('podman', [...global, ...opts, 'pull', '-q', '--tls-verify=false', ref]);

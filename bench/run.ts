@@ -2,9 +2,11 @@
  * `npm run bench [-- [--runs N] [--containers N] [--strict] [NAME...]]`: runs the benchmarks named (all by default),
  * each a module bench/<name>.ts exporting `description` and `run(ctx)` (see lib/harness.ts), then prints every
  * figure with its target. A new benchmark is a new file here; nothing else to register.
- * Runs as root on a host with runc and conmon (scripts/setup.sh); leaves nothing behind, even when it fails.
+ * Runs as root on a host with runc and conmon (scripts/setup.sh); leaves nothing behind, even when it fails or is
+ * interrupted, and checks so at its end: anything of the run still there is listed and the exit status is 3.
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BenchmarkModule, BenchRun, type Figure } from './lib/harness.ts';
@@ -78,12 +80,23 @@ async function main(): Promise<number> {
   if (process.getuid?.() !== 0) throw new Error('benchmarks run containers: run them as root');
 
   const bench = await BenchRun.create(options);
+  // Ctrl-C, SIGTERM: clean up, check, and exit 128 + the signal's number. A second signal while that runs is
+  // answered, not obeyed: dying half-way through the cleanup is what leaves containers and mounts behind.
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`bench: ${signal}: still cleaning up, please wait\n`);
+      return;
+    }
+    stopping = true;
     process.stderr.write(`\nbench: ${signal}: cleaning up\n`);
-    void bench.cleanup().finally(() => process.exit(130));
+    void bench
+      .cleanup()
+      .then(() => checkNothingLeft(bench))
+      .finally(() => process.exit(128 + (os.constants.signals[signal] ?? 0)));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let failed = false;
   try {
     for (const name of selected) {
@@ -99,9 +112,30 @@ async function main(): Promise<number> {
   } finally {
     await bench.cleanup();
   }
+  const clean = checkNothingLeft(bench);
   if (bench.figures.length > 0) bench.log(`\n${summary(bench.figures)}`);
   const missed = bench.figures.some((f) => f.target !== undefined && f.value > f.target);
+  if (!clean) return 3;
   return failed || (values.strict && missed) ? 1 : 0;
+}
+
+let checked: boolean | undefined;
+
+/**
+ * After cleanup: true when nothing of the run is left on the host; otherwise lists it, loudly, and false. Once: a
+ * signal's path and the normal end may both get here.
+ */
+function checkNothingLeft(bench: BenchRun): boolean {
+  if (checked !== undefined) return checked;
+  checked = false;
+  const left = bench.leftovers();
+  if (left.length === 0) {
+    bench.log('bench: cleanup checked: no process, mount, network object or directory of this run is left');
+    checked = true;
+    return true;
+  }
+  process.stderr.write(`\nbench: LEFT BEHIND after cleanup (${left.length}):\n  ${left.join('\n  ')}\n`);
+  return false;
 }
 
 try {

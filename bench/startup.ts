@@ -96,7 +96,7 @@ export async function runcRunner(ctx: BenchContext): Promise<() => Promise<numbe
 /** podman with its storage in the scratch directory, the busybox root file system imported as an image. */
 async function podmanRunner(ctx: BenchContext): Promise<() => Promise<number>> {
   const dir = await ctx.tempDir('podman');
-  const runRoot = await fs.mkdtemp('/tmp/hbp-'); // podman refuses a run root longer than 50 characters
+  const runRoot = await ctx.shortTempDir(); // podman refuses a run root longer than 50 characters
   const global = [
     '--root',
     path.join(dir, 'root'),

@@ -13,9 +13,10 @@ trap 'rm -f "$log"' EXIT
 # nftables, iproute2: networking; attr: xattr tools for the layer tests; tini: --init; skopeo: image archives;
 # qemu-system-x86, qemu-utils: virtual machines; docker-registry, apache2-utils (htpasswd), openssl: the registry
 # tests and benchmark run a real registry with TLS and Basic auth on 127.0.0.1; dnsmasq-base: the DNS server each
-# user-defined network gets (the binary only, no system service); iperf3: the network benchmark.
+# user-defined network gets (the binary only, no system service); iperf3: the network benchmark; gcc, libc6-dev:
+# the seccomp tests build a static probe that makes the filtered system calls inside containers.
 packages=(runc conmon busybox-static iptables nftables iproute2 attr tini skopeo qemu-system-x86 qemu-utils
-  docker-registry apache2-utils openssl dnsmasq-base iperf3)
+  docker-registry apache2-utils openssl dnsmasq-base iperf3 gcc libc6-dev)
 
 fail() {
   echo "setup: $*" >&2

@@ -13,6 +13,7 @@ import { privilegedSkipReason, REPO } from './helpers/cli.ts';
 const SUITES = [
   'test/containers.test.ts',
   'test/container-options.test.ts',
+  'test/seccomp.test.ts',
   'test/networks.test.ts',
   'test/images-cli.test.ts',
   'test/vms.test.ts',

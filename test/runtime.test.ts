@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -97,6 +98,7 @@ async function prepare(overrides: Partial<ContainerConfig>, consoleSize?: { rows
     cgroupsPath: `${cgroupParent}/${id}`,
     rlimitCaps: readRlimitCaps(),
     arch: process.arch,
+    kernelRelease: os.release(),
     ...(existsSync(TINI) ? { initPath: TINI } : {}),
     ...(consoleSize ? { consoleSize } : {}),
   });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { ALL_CAPABILITIES, capabilitiesFromMask } from '../core/container/capabilities.ts';
 import type { MountRequest } from '../core/container/config.ts';
 import type { OciMount, OciSpec } from '../core/container/oci-types.ts';
@@ -58,6 +59,7 @@ export async function prepareSpec(opts: {
     cgroupsPath: cgroupsPathFor(rec.id),
     rlimitCaps: readRlimitCaps(),
     arch: process.arch,
+    kernelRelease: os.release(),
     ...(rec.config.init ? { initPath: TINI } : {}),
     ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
     swapLimitSupported: swapLimitSupported(),

@@ -44,6 +44,7 @@ function input(overrides: Partial<ContainerConfig> = {}, extra: Partial<SpecInpu
     cgroupsPath: `/hyperbox/${ID}`,
     rlimitCaps: { nofile: 20000, nproc: 96365 },
     arch: 'x64',
+    kernelRelease: '6.1.0-13-amd64',
     ...extra,
   };
 }
@@ -184,6 +185,20 @@ describe('buildSpec: isolation', () => {
       new Set([...DEFAULT_CAPABILITIES, 'CAP_NET_ADMIN']),
     );
     assert.equal(spec.linux.seccomp?.defaultAction, 'SCMP_ACT_ERRNO');
+    const allowed = (s: typeof spec) =>
+      s.linux
+        .seccomp!.syscalls.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args)
+        .flatMap((r) => r.names);
+    assert.ok(!allowed(spec).includes('unshare'));
+    assert.ok(
+      allowed(buildSpec(input({ capAdd: ['SYS_ADMIN'] }))).includes('unshare'),
+      'seccomp follows --cap-add',
+    );
+    assert.ok(allowed(spec).includes('ptrace'));
+    assert.ok(
+      !allowed(buildSpec(input({}, { kernelRelease: '4.4.0' }))).includes('ptrace'),
+      'and the kernel',
+    );
     assert.ok(spec.linux.maskedPaths!.includes('/proc/kcore'));
     assert.ok(spec.linux.readonlyPaths!.includes('/proc/sys'));
     const rules = spec.linux.resources!.devices!;

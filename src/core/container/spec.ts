@@ -39,6 +39,8 @@ export interface SpecInput {
   /** The hard limit of each rlimit (by ulimit name, e.g. nofile) that the runtime can grant; absent = unlimited. */
   rlimitCaps: Partial<Record<string, number>>;
   arch: string; // Node's process.arch: picks the seccomp architectures
+  /** The host's kernel release (uname -r): seccomp rules that are safe only from some kernel on depend on it. */
+  kernelRelease: string;
   /**
    * `--security-opt` values: `seccomp=unconfined`, `no-new-privileges[=true|false]`. Adds to config.seccomp and
    * config.noNewPrivileges (either one disabling seccomp / enabling no-new-privileges is enough).
@@ -123,7 +125,13 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(config.privileged && input.hostDevices ? { devices: input.hostDevices } : {}),
       ...(config.privileged || config.seccomp === 'unconfined' || !security.seccomp
         ? {}
-        : { seccomp: defaultSeccompProfile({ capabilities, arch: input.arch }) }),
+        : {
+            seccomp: defaultSeccompProfile({
+              capabilities,
+              arch: input.arch,
+              kernelRelease: input.kernelRelease,
+            }),
+          }),
       ...(config.privileged ? {} : { maskedPaths: [...MASKED_PATHS], readonlyPaths: [...READONLY_PATHS] }),
       // A private network namespace: let unprivileged processes use ICMP sockets (ping) as docker does.
       ...(config.networkMode !== 'host' ? { sysctl: { 'net.ipv4.ping_group_range': '0 2147483647' } } : {}),
