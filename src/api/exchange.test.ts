@@ -6,12 +6,17 @@ import { sendError } from './errors.ts';
 import { Exchange } from './exchange.ts';
 import { MAX_JSON_DEPTH, parseJsonText } from './json-text.ts';
 
-/** A server on loopback whose one handler reads the JSON body through an Exchange with short deadlines. */
+/**
+ * A server on loopback whose one handler reads the JSON body through an Exchange with short deadlines: 200 ms idle
+ * and 600 ms in all, or the idle deadline given as `?idleMs=` (a loaded machine delays the sender's timers, so a
+ * test of the total deadline keeps the idle one far away).
+ */
 let server: http.Server;
 let port = 0;
 before(async () => {
   server = http.createServer(async (req, res) => {
-    const ex = new Exchange(req, res, { bodyTimeouts: { idleMs: 200, totalMs: 600 } });
+    const idleMs = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('idleMs') ?? 200);
+    const ex = new Exchange(req, res, { bodyTimeouts: { idleMs, totalMs: 600 } });
     try {
       ex.json200({ got: await ex.json() });
     } catch (err) {
@@ -30,7 +35,7 @@ after(() => server.close());
 function post(
   parts: string[],
   gapMs: number,
-  opts: { missing?: number; close?: boolean } = {},
+  opts: { missing?: number; close?: boolean; idleMs?: number } = {},
 ): Promise<{ text: string; ms: number }> {
   const started = Date.now();
   const length = parts.reduce((n, p) => n + Buffer.byteLength(p), 0) + (opts.missing ?? 0);
@@ -43,7 +48,7 @@ function post(
     sock.on('close', () => resolve({ text, ms: Date.now() - started }));
     sock.on('error', reject);
     sock.write(
-      `POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n` +
+      `POST /x${opts.idleMs ? `?idleMs=${opts.idleMs}` : ''} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n` +
         `${opts.close ? 'Connection: close\r\n' : ''}\r\n`,
     );
     let i = 0;
@@ -66,7 +71,7 @@ describe('request bodies (exchange)', () => {
   });
 
   it('a body trickling in byte by byte is cut at the total deadline', async () => {
-    const r = await post('{"a":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'.split(''), 100);
+    const r = await post('{"a":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'.split(''), 50, { idleMs: 5000 });
     assert.match(r.text, /request body timed out: not complete after 0.6 s/);
   });
 
