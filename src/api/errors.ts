@@ -43,7 +43,13 @@ export function sendError(res: http.ServerResponse, err: unknown): void {
     res.destroy(e);
     return;
   }
-  const body = JSON.stringify({ message: e.message, code: e.code });
+  const body = errorJson(e);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** The error body, also what a stream already under way carries in its last message (e.g. a log's stream 3). */
+export function errorJson(err: unknown): string {
+  const e = asHyperboxError(err);
+  return JSON.stringify({ message: e.message, code: e.code });
 }

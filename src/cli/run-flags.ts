@@ -18,6 +18,7 @@ import {
   parseVolumeFlag,
 } from '../core/container/parse.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
+import { parseLogOpts } from '../core/logs/log-config.ts';
 import { parsePublish } from '../core/network/ports.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -76,7 +77,9 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-v, --volume <spec>', 'bind mount a volume', collect, [])
     .option('--mount <spec>', 'attach a filesystem mount to the container', collect, [])
     .option('--tmpfs <spec>', 'mount a tmpfs directory', collect, [])
-    .option('--pull <policy>', 'pull image before running (missing, always, never)', 'missing');
+    .option('--pull <policy>', 'pull image before running (missing, always, never)', 'missing')
+    .option('--log-driver <driver>', 'logging driver for the container: json-file, local, k8s-file, none')
+    .option('--log-opt <key=value>', 'log driver options (max-size, max-file, compress...)', collect, []);
 }
 
 export interface CreateFlags {
@@ -120,6 +123,8 @@ export interface CreateFlags {
   mount: string[];
   tmpfs: string[];
   pull: string;
+  logDriver?: string;
+  logOpt: string[];
 }
 
 /** Turns parsed flags into the engine's request; every bad value is refused here with its name. */
@@ -216,6 +221,10 @@ export function configFromFlags(
     mounts,
     resources,
     ulimits: flags.ulimit.map(parseUlimit),
+    // Checked, and the engine's default filled in, by the engine's create (both transports).
+    ...(flags.logDriver !== undefined || flags.logOpt.length > 0
+      ? { logConfig: { type: flags.logDriver ?? '', config: parseLogOpts(flags.logOpt) } }
+      : {}),
   };
 }
 
