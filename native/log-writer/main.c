@@ -1,4 +1,5 @@
 /*
+ * hbx-logwriter --version
  * hbx-logwriter --fifo PATH --file PATH --format json-file|local [--max-size BYTES] [--max-file N] [--compress]
  *               [--attrs JSON] [--error-file PATH]
  *
@@ -28,6 +29,7 @@
 #define PIECE 8192
 /* conmon opens the FIFO right after it starts: no writer by then means it never started. */
 #define FIRST_WRITER_TIMEOUT_MS 60000
+#define HBX_LOG_WRITER_VERSION "1"
 /* Attributes (labels, env) are the same JSON on every json-file record: kept short. */
 #define MAX_ATTRS 4096
 #define MAX_PATH 3800
@@ -144,15 +146,17 @@ static void le32(char *p, uint32_t v)
 /*
  * The `local` driver's records (hyperbox's own compact format; docker's is internal to docker too):
  *   u32 length | u8 stream (1 stdout, 2 stderr) | u8 flags (1: partial) | u16 0 | i64 time (ns since the epoch, UTC)
- *   | length bytes of output, raw | u32 length
+ *   | length bytes of output, raw (a full record's with its line feed) | u32 length
  * little-endian; the trailing length lets a reader walk the file backwards (--tail) without an index.
  */
 static void emit_local(const struct record *r)
 {
 	reserve();
+	/* The output exactly as the container wrote it: a full record ends with its line feed. */
+	uint32_t len = (uint32_t)r->len + (r->partial ? 0 : 1);
 	size_t start = out_len;
 	char *p = out + start;
-	le32(p, (uint32_t)r->len);
+	le32(p, len);
 	p[4] = (char)r->stream;
 	p[5] = r->partial ? 1 : 0;
 	p[6] = p[7] = 0;
@@ -160,8 +164,10 @@ static void emit_local(const struct record *r)
 	le32(p + 8, (uint32_t)((uint64_t)ns & 0xffffffffu));
 	le32(p + 12, (uint32_t)((uint64_t)ns >> 32));
 	memcpy(p + 16, r->text, r->len);
-	le32(p + 16 + r->len, (uint32_t)r->len);
-	commit(start, p + 16 + r->len + 4);
+	if (!r->partial)
+		p[16 + r->len] = '\n';
+	le32(p + 16 + len, len);
+	commit(start, p + 16 + len + 4);
 }
 
 /* A text longer than PIECE goes out as several records, cut between UTF-8 sequences, all but the last partial. */
@@ -235,6 +241,10 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--version") == 0) {
+			printf("hbx-logwriter version %s\n", HBX_LOG_WRITER_VERSION);
+			return 0;
+		}
 		if (strcmp(a, "--compress") == 0) {
 			out_file.compress = true;
 			continue;

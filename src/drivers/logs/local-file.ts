@@ -5,7 +5,7 @@ import type { LogRecord, RecordParser } from './record.ts';
  * to docker), little-endian:
  *
  *   u32 length | u8 stream (1 stdout, 2 stderr) | u8 flags (1: partial) | u16 0 | i64 time (ns since the epoch, UTC)
- *   | length bytes of output, raw | u32 length
+ *   | length bytes of output, raw (a full record's with its line feed) | u32 length
  *
  * Raw bytes, so the container's output comes back exactly as written; the trailing length lets `--tail` walk a file
  * backwards. A record whose lengths disagree (a torn write) ends the file for the reader.

@@ -149,6 +149,7 @@ describe('the native log writer', () => {
     assert.deepEqual(out[0]!.line, raw);
     assert.equal(out[0]!.partial, true);
     assert.equal(out[1]!.stream, 'stderr');
+    assert.equal(out[1]!.line.toString(), 'done\n');
     assert.equal(out[1]!.time, 1_772_597_167_120_000_000n);
   });
 
