@@ -12,10 +12,10 @@ export async function run(ctx: BenchContext): Promise<void> {
   const root = await ctx.hyperboxRoot();
   const name = 'bench-logs';
   ctx.defer('remove the flood container', () => ctx.removeContainers([name]));
-  // 100 MiB of output, all kept: 3 files of at most 50 MB (two rotations on the way).
+  // 100 MiB of output, all kept: ~170 MB of json-file in 3 files of at most 80 MB (two rotations on the way).
   // biome-ignore format: one flag and its value per line
   const flood = await ctx.hyperbox([
-    'run', '-d', '--network', 'none', '--name', name, '--log-opt', 'max-size=50m', '--log-opt', 'max-file=3',
+    'run', '-d', '--network', 'none', '--name', name, '--log-opt', 'max-size=80m', '--log-opt', 'max-file=3',
     BUSYBOX_IMAGE, 'sh', '-c', `yes ${LINE} | head -c ${100 * MiB}`,
   ]);
   const started = Date.now();
