@@ -28,6 +28,11 @@ function keptJsonBytes(dir: string): { bytes: number; files: { name: string; siz
   return { bytes, files };
 }
 
+/** `run -d --network none --name NAME busybox:1 sh -c SCRIPT`: a detached container running a shell script. */
+function runScript(t: TestRoot, name: string, script: string, flags: string[] = []): void {
+  t.ok(['run', '-d', '--network', 'none', '--name', name, ...flags, 'busybox:1', 'sh', '-c', script]);
+}
+
 /** `sh -c "<cmd> | wc -c"`: the output through a pipe, counted by another process. */
 function countThroughPipe(cmd: string, env: Record<string, string> = {}): number {
   const r = spawnSync('sh', ['-c', `${cmd} | wc -c`], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -53,18 +58,7 @@ describe('log drivers: rotation, streaming at any size, both transports', { skip
       ['flood20', 20 * MiB],
       ['flood600', 600 * MiB],
     ] as const) {
-      t.ok([
-        'run',
-        '-d',
-        '--network',
-        'none',
-        '--name',
-        name,
-        'busybox:1',
-        'sh',
-        '-c',
-        `yes ${LINE} | head -c ${size}`,
-      ]);
+      runScript(t, name, `yes ${LINE} | head -c ${size}`);
       t.ok(['wait', name]);
       const inspect = JSON.parse(t.ok(['inspect', name]))[0];
       assert.deepEqual(inspect.HostConfig.LogConfig, {
@@ -144,12 +138,7 @@ describe('log drivers: rotation, streaming at any size, both transports', { skip
     const script =
       'echo ready; while [ ! -e /tmp/go ]; do sleep 0.05; done; ' +
       'i=0; while [ $i -lt 150 ]; do i=$((i+1)); echo line-$i; sleep 0.01; done';
-    // biome-ignore format: one flag and its value per line
-    t.ok([
-      'run', '-d', '--network', 'none', '--name', 'rotating',
-      '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2',
-      'busybox:1', 'sh', '-c', script,
-    ]);
+    runScript(t, 'rotating', script, ['--log-opt', 'max-size=1k', '--log-opt', 'max-file=2']);
     const follower: ChildProcess = spawn(HYPERBOX, ['--root', t.root, 'logs', '-f', 'rotating'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -258,18 +247,7 @@ describe('log drivers: rotation, streaming at any size, both transports', { skip
   });
 
   it('the writer exits when its monitor is killed (-9): no litter, the log so far kept', async () => {
-    t.ok([
-      'run',
-      '-d',
-      '--network',
-      'none',
-      '--name',
-      'orphan',
-      'busybox:1',
-      'sh',
-      '-c',
-      'echo before; sleep 60',
-    ]);
+    runScript(t, 'orphan', 'echo before; sleep 60');
     const dir = dirOf('orphan');
     for (let i = 0; i < 100 && t.ok(['logs', 'orphan']) !== 'before\n'; i++)
       await new Promise((r) => setTimeout(r, 20));

@@ -118,32 +118,20 @@ export function logSettings(cfg: LogConfig): LogSettings {
       return { driver: 'json-file', maxSize, maxFile, compress };
     }
     case 'local': {
-      let { maxSize, maxFile, compress } = LOCAL_DEFAULTS;
-      if (c['max-size'] !== undefined) {
+      // docker's local driver names the option and value around the parser's own words.
+      const value = <T>(key: string, parse: (v: string) => T, fallback: T, words: string): T => {
+        const v = c[key];
+        if (v === undefined) return fallback;
         try {
-          maxSize = fromHumanSize(c['max-size']);
+          return parse(v);
         } catch (err) {
-          throw new InvalidArgumentError(
-            `invalid value for max-size: ${c['max-size']}: ${(err as Error).message}`,
-          );
+          throw new InvalidArgumentError(`${words.replace('%s', v)}: ${(err as Error).message}`);
         }
-      }
-      if (c['max-file'] !== undefined) {
-        try {
-          maxFile = atoi(c['max-file']);
-        } catch (err) {
-          throw new InvalidArgumentError(
-            `invalid value for max-file: ${c['max-file']}: ${(err as Error).message}`,
-          );
-        }
-      }
-      if (c.compress !== undefined) {
-        try {
-          compress = parseBool(c.compress);
-        } catch (err) {
-          throw new InvalidArgumentError(`invalid boolean value for compress: ${(err as Error).message}`);
-        }
-      }
+      };
+      const d = LOCAL_DEFAULTS;
+      const maxSize = value('max-size', fromHumanSize, d.maxSize, 'invalid value for max-size: %s');
+      const maxFile = value('max-file', atoi, d.maxFile, 'invalid value for max-file: %s');
+      const compress = value('compress', parseBool, d.compress, 'invalid boolean value for compress');
       if (maxSize < 0) throw new InvalidArgumentError('max-size must not be negative');
       if (maxFile < 0) throw new InvalidArgumentError('max-file must not be negative');
       if (compress && maxFile <= 1) {

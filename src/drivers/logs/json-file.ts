@@ -1,4 +1,4 @@
-import type { LogRecord, RecordParser } from './record.ts';
+import { type LogRecord, lineParser, type RecordParser } from './record.ts';
 
 /**
  * docker's json-file format: a JSON object a line, `{"log":"...","stream":"stdout","attrs":{...},"time":"..."}`, the
@@ -6,19 +6,7 @@ import type { LogRecord, RecordParser } from './record.ts';
  * hyperbox's log writer, which the fast path relies on; any other valid line goes through JSON.parse. A line that is
  * not a record (a torn write) is skipped.
  */
-export const jsonFileParser: RecordParser = {
-  parse(buf, out) {
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(0x0a, start);
-      if (nl < 0) break;
-      const rec = parseJsonLine(buf, start, nl);
-      if (rec) out.push(rec);
-      start = nl + 1;
-    }
-    return start;
-  },
-};
+export const jsonFileParser: RecordParser = lineParser((buf, start, end) => parseJsonLine(buf, start, end));
 
 const LOG_PREFIX = Buffer.from('{"log":"');
 const STREAM_STDOUT = Buffer.from('","stream":"stdout"');

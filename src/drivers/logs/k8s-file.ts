@@ -1,22 +1,10 @@
-import type { LogRecord, RecordParser } from './record.ts';
+import { type LogRecord, lineParser, type RecordParser } from './record.ts';
 
 /**
  * conmon's "k8s-file" format (the `k8s-file` driver, and what the log writer reads from its FIFO): a line per
  * record, `<RFC3339Nano time with offset> <stdout|stderr> <F|P> <text>`, P marking a partial record.
  */
-export const k8sFileParser: RecordParser = {
-  parse(buf, out) {
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(0x0a, start);
-      if (nl < 0) break;
-      const rec = parseK8sLine(buf, start, nl);
-      if (rec) out.push(rec);
-      start = nl + 1;
-    }
-    return start;
-  },
-};
+export const k8sFileParser: RecordParser = lineParser((buf, start, end) => parseK8sLine(buf, start, end));
 
 /** One line `buf[start, nl)`, `nl` being its line feed. */
 export function parseK8sLine(buf: Buffer, start: number, nl: number): LogRecord | undefined {

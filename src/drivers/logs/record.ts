@@ -29,3 +29,21 @@ export interface RecordParser {
    */
   parse(buf: Buffer, out: LogRecord[]): number;
 }
+
+/** The parser of a line-per-record format (json-file, k8s-file), from the parser of one line without its line feed. */
+export function lineParser(
+  parseLine: (buf: Buffer, start: number, end: number) => LogRecord | undefined,
+): RecordParser {
+  return {
+    parse(buf, out) {
+      let start = 0;
+      for (;;) {
+        const nl = buf.indexOf(0x0a, start);
+        if (nl < 0) return start;
+        const rec = parseLine(buf, start, nl);
+        if (rec) out.push(rec);
+        start = nl + 1;
+      }
+    },
+  };
+}
