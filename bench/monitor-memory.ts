@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import { type BenchContext, BUSYBOX_IMAGE, median, processesMentioning } from './lib/harness.ts';
 
-export const description = 'memory of the per-container monitor (conmon): PSS and RSS over idle containers';
+export const description =
+  'memory of the per-container monitors (conmon and the log writer): PSS and RSS over idle containers';
 
 /** Average proportional set size of one container's monitor, in MiB. */
 const TARGET_PSS_MIB = 0.5;
@@ -34,21 +35,32 @@ export async function run(ctx: BenchContext): Promise<void> {
   if (monitors.length !== count) {
     throw new Error(`expected ${count} conmon processes for ${root}, found ${monitors.length}`);
   }
-  let pss = 0;
-  let rss = 0;
-  for (const pid of monitors) {
-    const m = parseSmapsRollup(await fs.readFile(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    pss += m.pss;
-    rss += m.rss;
+  // With the default json-file driver each container also has its log writer (native/log-writer).
+  const writers = await processesMentioning(root, 'hbx-logwriter');
+  if (writers.length !== count) {
+    throw new Error(`expected ${count} hbx-logwriter processes for ${root}, found ${writers.length}`);
   }
   const mib = (kib: number) => kib / 1024;
-  const avgPss = mib(pss) / count;
-  const avgRss = mib(rss) / count;
-  ctx.log(`  conmon PSS: total ${mib(pss).toFixed(2)} MiB, ${avgPss.toFixed(3)} MiB per container`);
-  ctx.log(`  conmon RSS: total ${mib(rss).toFixed(2)} MiB, ${avgRss.toFixed(3)} MiB per container`);
-  ctx.log(`  target: <= ${TARGET_PSS_MIB} MiB PSS per container`);
+  const sum = async (pids: number[]) => {
+    let pss = 0;
+    let rss = 0;
+    for (const pid of pids) {
+      const m = parseSmapsRollup(await fs.readFile(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      pss += m.pss;
+      rss += m.rss;
+    }
+    return { pss: mib(pss) / count, rss: mib(rss) / count };
+  };
+  const conmon = await sum(monitors);
+  const writer = await sum(writers);
+  const avgPss = conmon.pss + writer.pss;
+  const avgRss = conmon.rss + writer.rss;
+  ctx.log(`  conmon: ${conmon.pss.toFixed(3)} MiB PSS, ${conmon.rss.toFixed(3)} MiB RSS per container`);
+  ctx.log(`  log writer: ${writer.pss.toFixed(3)} MiB PSS, ${writer.rss.toFixed(3)} MiB RSS per container`);
+  ctx.log(`  target: <= ${TARGET_PSS_MIB} MiB PSS per container for both`);
   ctx.report({ name: 'monitor: PSS per container', value: avgPss, unit: 'MiB', target: TARGET_PSS_MIB });
   ctx.report({ name: 'monitor: RSS per container', value: avgRss, unit: 'MiB' });
+  ctx.report({ name: 'monitor: log writer PSS per container', value: writer.pss, unit: 'MiB' });
 }
 
 /** Pss and Rss, in KiB, from /proc/PID/smaps_rollup. */

@@ -13,3 +13,5 @@ node_modules/.bin/esbuild src/cli/main.ts --bundle --platform=node --format=esm 
   --splitting --outdir=dist --entry-names=hyperbox --chunk-names='chunks/[name]-[hash]' \
   --out-extension:.js=.mjs --external:node-unix-socket --log-level=warning \
   --banner:js="import { createRequire as __hyperboxRequire } from 'node:module'; const require = __hyperboxRequire(import.meta.url);"
+# The native helpers (dist/native/): the per-container log writer.
+bash scripts/build-native.sh

@@ -53,8 +53,7 @@ export function sendError(
     res.destroy(e);
     return;
   }
-  const message = scrubHostPaths(e.message, opts.hostRoots ?? []);
-  const body = JSON.stringify({ message, code: e.code });
+  const body = errorJson(e, opts.hostRoots ?? []);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -90,4 +89,13 @@ function asApiError(err: unknown): HyperboxError {
     if (BAD_PATH.has(code)) return new InvalidArgumentError(err.message, { cause: err });
   }
   return asHyperboxError(err);
+}
+
+/**
+ * The error body, also what a stream already under way carries in its last message (e.g. a log's stream 3), with
+ * its message scrubbed of host paths.
+ */
+export function errorJson(err: unknown, hostRoots: readonly string[] = []): string {
+  const e = asApiError(err);
+  return JSON.stringify({ message: scrubHostPaths(e.message, hostRoots), code: e.code });
 }

@@ -5,6 +5,16 @@ module.enableCompileCache?.();
 
 const { runCli } = await import('./program.ts');
 const status = await runCli(process.argv.slice(2));
-// Exit now: writes to stdout/stderr are synchronous for files, pipes and terminals on Linux, so nothing is lost,
-// and a lingering handle (a monitor's pipe, a socket being closed) must not hold the user's prompt back.
+// Exit now: a lingering handle (a monitor's pipe, a socket being closed) must not hold the user's prompt back. But
+// first let stdout and stderr hand over what they still hold: a pipe whose reader is slower than us (`logs | wc`)
+// keeps the rest in Node's buffer, and exiting would drop it.
+await Promise.all([process.stdout, process.stderr].map(flushed));
 process.exit(status);
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
+}

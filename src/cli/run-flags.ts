@@ -18,6 +18,7 @@ import {
 } from '../core/container/parse.ts';
 import { validateContainerConfig } from '../core/container/validate.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
+import { parseLogOpts } from '../core/logs/log-config.ts';
 import { parsePublish } from '../core/network/ports.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -77,7 +78,9 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--mount <spec>', 'attach a filesystem mount to the container', collect, [])
     .option('--tmpfs <spec>', 'mount a tmpfs directory', collect, [])
     .option('--pull <policy>', 'pull image before running (missing, always, never)', 'missing')
-    .option('--platform <platform>', 'set platform if server is multi-platform capable (os/arch[/variant])');
+    .option('--platform <platform>', 'set platform if server is multi-platform capable (os/arch[/variant])')
+    .option('--log-driver <driver>', 'logging driver for the container: json-file, local, k8s-file, none')
+    .option('--log-opt <key=value>', 'log driver options (max-size, max-file, compress...)', collect, []);
 }
 
 export interface CreateFlags {
@@ -122,6 +125,8 @@ export interface CreateFlags {
   tmpfs: string[];
   pull: string;
   platform?: string;
+  logDriver?: string;
+  logOpt: string[];
 }
 
 /** Turns parsed flags into the engine's request; every bad value is refused here with its name. */
@@ -205,6 +210,10 @@ export function configFromFlags(
     mounts,
     resources,
     ulimits: flags.ulimit.map(parseUlimit),
+    // Checked, and the engine's default filled in, by the engine's create (both transports).
+    ...(flags.logDriver !== undefined || flags.logOpt.length > 0
+      ? { logConfig: { type: flags.logDriver ?? '', config: parseLogOpts(flags.logOpt) } }
+      : {}),
   };
   // The engine checks again at create (API bodies come that way); here a bad value is refused before any pull.
   validateContainerConfig(config, { hostCpus: os.availableParallelism() });

@@ -4,16 +4,16 @@ import { pipeline } from 'node:stream/promises';
 import { parseCopyArgs } from '../core/container/copy-args.ts';
 import { stateClause } from '../core/container/status-text.ts';
 import { ConflictError, InternalError, InvalidArgumentError } from '../core/errors.ts';
-import type { LogRecord } from '../drivers/logs/k8s-file.ts';
 import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
 import type { CopyStreams } from '../engine/container-copy.ts';
 import type { ExecRequest } from '../engine/container-exec.ts';
+import type { LogChunk, LogsRequest } from '../engine/container-logs.ts';
 import type { ContainerStatsSample } from '../engine/container-stats.ts';
 import type { ContainerRecord } from '../engine/container-store.ts';
 import type { CreateRequest, StartOptions } from '../engine/containers.ts';
 import type { ContainerEngine } from '../engine/engine.ts';
-import { type ApiClient, ndjsonLines } from './http.ts';
-import { socketStreams } from './streams.ts';
+import type { ApiClient } from './http.ts';
+import { logChunks, socketStreams } from './streams.ts';
 
 const P = '/hyperbox/v1/containers';
 const MULTIPLEXED = 'application/vnd.docker.multiplexed-stream';
@@ -140,14 +140,24 @@ export class RemoteContainers implements ContainerEngine {
     return this.#api.json('GET', `${P}/${enc(ref)}/inspect`);
   }
 
-  async *logs(
-    ref: string,
-    opts: { follow: boolean; tail?: number; sinceMs?: number; untilMs?: number },
-  ): AsyncGenerator<LogRecord> {
+  async *logs(ref: string, req: LogsRequest): AsyncGenerator<LogChunk> {
+    const { signal, ...q } = req;
     const res = await this.#api.request('GET', `${P}/${enc(ref)}/logs`, {
-      query: { follow: opts.follow, tail: opts.tail, sinceMs: opts.sinceMs, untilMs: opts.untilMs },
+      query: {
+        follow: q.follow,
+        tail: q.tail,
+        since: q.since,
+        until: q.until,
+        timestamps: q.timestamps,
+        details: q.details,
+      },
     });
-    yield* ndjsonLines<LogRecord>(res);
+    signal?.addEventListener('abort', () => res.destroy(), { once: true });
+    try {
+      yield* logChunks(res);
+    } finally {
+      res.destroy();
+    }
   }
 
   top(ref: string, psArgs: string[]): Promise<{ titles: string[]; processes: string[][] }> {

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
+import { errorFromAnswer } from './errors.ts';
 
 /** docker's multiplexed stream ids (api/docker/stream-frames.ts writes them). */
 const STDOUT = 1;
@@ -34,15 +35,9 @@ export function socketStreams(
   socket.once('end', end);
   socket.once('close', end);
   if (opts.multiplexed) {
-    let pending: Buffer = Buffer.alloc(0);
+    const frames = new FrameSplitter();
     socket.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= 8) {
-        const size = pending.readUInt32BE(4);
-        if (pending.length < 8 + size) break;
-        const payload = pending.subarray(8, 8 + size);
-        const id = pending[0];
-        pending = pending.subarray(8 + size);
+      for (const { id, payload } of frames.push(chunk)) {
         if (id === STDOUT) stdout.write(payload);
         else if (id === STDERR || id === SYSTEM_ERR) stderr.write(payload);
       }
@@ -63,4 +58,39 @@ export function socketStreams(
     : undefined;
   if (!opts.stdin) socket.end(); // nothing to send: half-close at once, output still flows
   return { stdout, stderr, ...(stdin ? { stdin } : {}), close: () => socket.destroy() };
+}
+
+/** docker's 8-byte frames out of a byte stream that may cut them anywhere. */
+export class FrameSplitter {
+  #pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): { id: number; payload: Buffer }[] {
+    let pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
+    const out: { id: number; payload: Buffer }[] = [];
+    while (pending.length >= 8) {
+      const size = pending.readUInt32BE(4);
+      if (pending.length < 8 + size) break;
+      out.push({ id: pending[0]!, payload: pending.subarray(8, 8 + size) });
+      pending = pending.subarray(8 + size);
+    }
+    this.#pending = pending;
+    return out;
+  }
+}
+
+/**
+ * A container's log from the daemon (docker's frames, api/log-stream.ts): output chunks, read from the socket only
+ * as fast as they are consumed (backpressure through TCP); a system-error frame is the engine's error, rebuilt.
+ */
+export async function* logChunks(
+  res: AsyncIterable<Buffer>,
+): AsyncGenerator<{ stream: 'stdout' | 'stderr'; data: Buffer }> {
+  const frames = new FrameSplitter();
+  for await (const chunk of res) {
+    for (const { id, payload } of frames.push(chunk)) {
+      if (id === STDOUT) yield { stream: 'stdout', data: payload };
+      else if (id === STDERR) yield { stream: 'stderr', data: payload };
+      else if (id === SYSTEM_ERR) throw errorFromAnswer(500, payload.toString());
+    }
+  }
 }

@@ -12,7 +12,15 @@ export interface ContainerPaths {
   rootfs: string;
   upper: string;
   work: string;
+  /** k8s-file (conmon writes it; also containers from before log drivers). */
   log: string;
+  /** json-file's and local's current files (rotated ones beside them: `.1`, `.2.gz`...). */
+  jsonLog: string;
+  localLog: string;
+  /** The FIFO from conmon to the log writer, the writer's pid file and where it reports errors. */
+  logFifo: string;
+  logWriterPid: string;
+  logWriterErrors: string;
   hosts: string;
   hostname: string;
   resolvConf: string;
@@ -28,6 +36,11 @@ export function containerPaths(layout: Layout, id: string): ContainerPaths {
     upper: path.join(dir, 'upper'),
     work: path.join(dir, 'work'),
     log: path.join(dir, 'container.log'),
+    jsonLog: path.join(dir, 'container-json.log'),
+    localLog: path.join(dir, 'container-local.log'),
+    logFifo: path.join(dir, 'log.fifo'),
+    logWriterPid: path.join(dir, 'log-writer.pid'),
+    logWriterErrors: path.join(dir, 'log-writer.err'),
     hosts: path.join(dir, 'hosts'),
     hostname: path.join(dir, 'hostname'),
     resolvConf: path.join(dir, 'resolv.conf'),

@@ -15,12 +15,12 @@ import {
   hostPlatform,
 } from '../core/image/platform.ts';
 import { formatCpuList, parseCpuList } from '../core/ledger/cpu-list.ts';
+import { type LogConfig, mergeLogConfig } from '../core/logs/log-config.ts';
 import { portMapView, publishAllRequests } from '../core/network/ports.ts';
 import { DEFAULT_NETWORK } from '../core/network/types.ts';
 import type { Layout } from '../core/paths.ts';
 import { parsePlatformSpec } from '../core/registry/platform-select.ts';
 import { mark } from '../core/trace.ts';
-import { followLog, type LogRecord, readLog } from '../drivers/logs/k8s-file.ts';
 import { mountOverlay, mountPoints, unmount } from '../drivers/mounts/overlay.ts';
 import { runCommand } from '../drivers/proc/run.ts';
 import type { AttachSession, ExecSession, ExitRecord, OciRuntime } from '../drivers/runtime/oci-runtime.ts';
@@ -28,6 +28,15 @@ import type { Database } from '../drivers/store/database.ts';
 import type { CopyStreams } from './container-copy.ts';
 import { type ExecRequest, execInContainer } from './container-exec.ts';
 import { type ContainerPaths, containerPaths, writeEtcFiles } from './container-files.ts';
+import {
+  abortLog,
+  type LogChunk,
+  type LogsRequest,
+  logFileOf,
+  logWritten,
+  prepareLog,
+  readContainerLog,
+} from './container-logs.ts';
 import { prepareSpec } from './container-spec.ts';
 import { type ContainerStatsSample, sampleStats } from './container-stats.ts';
 import { type ContainerRecord, ContainerStore } from './container-store.ts';
@@ -72,6 +81,10 @@ export interface ContainerServiceDeps {
   selfCommand: string[];
   /** Keeps containers off VMs' dedicated CPUs (the ledger); absent, containers may use every CPU. */
   cpuPool?: ContainerCpuPool;
+  /** The native log writer's executable (dist/native/hbx-logwriter). */
+  logWriter: string;
+  /** The engine-wide log driver and options (engine.json), filled into each container at create. */
+  logDefaults: () => LogConfig;
 }
 
 /**
@@ -98,6 +111,11 @@ export class ContainerService {
 
   get runtime(): OciRuntime {
     return this.#d.runtime;
+  }
+
+  /** The engine-wide log driver and options new containers get when they ask for none (engine.json). */
+  logDefaults(): LogConfig {
+    return this.#d.logDefaults();
   }
 
   paths(id: string): ContainerPaths {
@@ -132,6 +150,8 @@ export class ContainerService {
       imageId: image.id,
       mounts,
       ...this.#resolveNetworkRefs(req.config),
+      // docker's mergeAndVerifyLogConfig: the default driver (and its options) when none is asked for, checked.
+      logConfig: mergeLogConfig(req.config.logConfig, this.#d.logDefaults()),
     };
     this.#checkCpuset(config);
     const rec: ContainerRecord = {
@@ -201,11 +221,14 @@ export class ContainerService {
       const exitCommand = opts.detached
         ? [...this.#d.selfCommand, ...this.#rootArgs(), 'container', 'cleanup', rec.id]
         : undefined;
+      const log = await prepareLog(rec, p, this.#d.logWriter);
+      mark('start: log ready');
       const { pid, monitorPid } = await this.#d.runtime.create({
         id: rec.id,
         name: rec.name,
         bundle: p.bundle,
-        logPath: p.log,
+        ...(log.path !== undefined ? { logPath: log.path } : {}),
+        ...(log.sizeMax !== undefined ? { logSizeMax: log.sizeMax } : {}),
         exitDir: this.#d.layout.exits,
         terminal: rec.config.tty,
         stdin: rec.config.openStdin,
@@ -237,6 +260,7 @@ export class ContainerService {
       this.#d.events.record('container', 'start', rec.id, { name: rec.name, image: rec.config.image });
       return { record, ...(session ? { session } : {}) };
     } catch (err) {
+      abortLog(p);
       await this.#teardown(rec).catch(() => {});
       const e = err instanceof HyperboxError ? err : undefined;
       const exitCode = e?.code === 'CommandNotFound' ? 127 : e?.code === 'CannotExecute' ? 126 : 128;
@@ -403,7 +427,8 @@ export class ContainerService {
       : Promise.resolve();
     // Independent: the overlay is our mount in the host's namespace, runc's state is its own.
     await Promise.all([
-      deleted.then(() => waitMonitorGone(p.bundle)),
+      // The log writer goes after the monitor, once it has written all the monitor handed it.
+      deleted.then(() => waitMonitorGone(p.bundle)).then(() => logWritten(p)),
       deleted.then(() =>
         rec.config.networkMode === 'bridge' ? this.#d.networks.tearDown(rec.id) : undefined,
       ),
@@ -851,24 +876,22 @@ export class ContainerService {
     return { record: rec, session };
   }
 
-  /** The container's output as the monitor logged it; with `follow`, goes on until the container stops. */
-  async *logs(
-    ref: string,
-    opts: { follow: boolean; tail?: number; sinceMs?: number; untilMs?: number; signal?: AbortSignal },
-  ): AsyncGenerator<LogRecord> {
+  /**
+   * The container's output as its log driver kept it, formatted as asked; with `follow`, goes on until the container
+   * has stopped and its log writer has written the last of it.
+   */
+  async *logs(ref: string, req: LogsRequest): AsyncGenerator<LogChunk> {
     const rec = this.store.get(ref);
     const p = this.paths(rec.id);
-    const { records, offset } = readLog(p.log, opts);
-    yield* records;
-    if (!opts.follow || !isActive(rec.state.status)) return;
-    const stopped = async () =>
-      (await this.#readExit(rec)) !== undefined ||
-      !isActive(this.store.find(rec.id)?.state.status ?? 'exited');
-    // The signal ends a follow whose reader went away (a daemon's client), even while the container is quiet.
-    for await (const r of followLog(p.log, offset, stopped, opts.signal)) {
-      if (opts.untilMs !== undefined && r.timeMs > opts.untilMs) return;
-      yield r;
-    }
+    const follow = req.follow && isActive(rec.state.status);
+    const stopped = async () => {
+      const over =
+        (await this.#readExit(rec)) !== undefined ||
+        !isActive(this.store.find(rec.id)?.state.status ?? 'exited');
+      if (over) await logWritten(p);
+      return over;
+    };
+    yield* readContainerLog(rec, p, { ...req, follow }, stopped);
   }
 
   async inspect(ref: string): Promise<Record<string, unknown>> {
@@ -878,6 +901,7 @@ export class ContainerService {
     const p = this.paths(rec.id);
     const view = inspectView(rec, {
       image: image?.config ?? {},
+      logPath: logFileOf(rec.config, p)?.file ?? '',
       paths: p,
       lowerDirs,
       volumeDir: (name) => path.join(this.#d.layout.volumes, name, '_data'),

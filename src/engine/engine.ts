@@ -3,10 +3,10 @@ import type { Digest } from '../core/image/digest.ts';
 import type { PortBinding } from '../core/network/ports.ts';
 import type { NetworkInspect } from '../core/network/types.ts';
 import type { VmFacts } from '../core/vm/views.ts';
-import type { LogRecord } from '../drivers/logs/k8s-file.ts';
 import type { QemuSnapshot } from '../drivers/qemu/qemu-img.ts';
 import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
 import type { ExecRequest } from './container-exec.ts';
+import type { LogChunk, LogsRequest } from './container-logs.ts';
 import type { ContainerStatsSample } from './container-stats.ts';
 import type { ContainerRecord } from './container-store.ts';
 import type { ContainerService, CreateRequest, StartOptions } from './containers.ts';
@@ -96,10 +96,12 @@ export interface ContainerEngine {
   prune(): Promise<string[]>;
   /** docker's inspect view. */
   inspect(ref: string): Promise<Record<string, unknown>>;
-  logs(
-    ref: string,
-    opts: { follow: boolean; tail?: number; sinceMs?: number; untilMs?: number },
-  ): AsyncIterable<LogRecord>;
+  /**
+   * The container's output as its log driver kept it, formatted (`timestamps`, `details`) and in order, consecutive
+   * output of one stream as one chunk; read with bounded memory at any size, at the consumer's pace. A `none`
+   * driver: FailedPrecondition "configured logging driver does not support reading".
+   */
+  logs(ref: string, req: LogsRequest): AsyncIterable<LogChunk>;
   top(ref: string, psArgs: string[]): Promise<{ titles: string[]; processes: string[][] }>;
   stats(ids: string[]): Promise<ContainerStatsSample[]>;
   exec(ref: string, req: ExecRequest): Promise<ExecSession>;

@@ -10,6 +10,7 @@ import { Database } from '../drivers/store/database.ts';
 import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
 import type { LocalEngine } from '../engine/engine.ts';
+import { readLogDefaults } from '../engine/engine-config.ts';
 import { EventLog } from '../engine/events.ts';
 import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images.ts';
@@ -21,7 +22,7 @@ import { VmService } from '../engine/vms.ts';
 import { VolumeService } from '../engine/volumes.ts';
 import { containerCpuPool, createLedger } from './ledger.ts';
 import { registryOptionsFrom } from './registry-options.ts';
-import { selfCommand } from './self.ts';
+import { logWriterPath, selfCommand } from './self.ts';
 
 /**
  * Builds the in-process engine on one state root: the only place that knows which driver implements which
@@ -67,6 +68,8 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
     runtime,
     selfCommand: selfCommand(),
     cpuPool: containerCpuPool(db, () => getLedger()),
+    logWriter: logWriterPath(),
+    logDefaults: () => readLogDefaults(layout),
   });
   const getLedger = (): Ledger => {
     ledger ??= createLedger(layout, db);

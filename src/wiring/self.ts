@@ -12,3 +12,8 @@ export function installRoot(): string {
 export function selfCommand(): string[] {
   return [path.join(installRoot(), 'bin', 'hyperbox')];
 }
+
+/** The native log writer, built by scripts/build-native.sh (part of scripts/build.sh). */
+export function logWriterPath(): string {
+  return path.join(installRoot(), 'dist', 'native', 'hbx-logwriter');
+}

@@ -111,7 +111,7 @@ export class TestRoot {
 }
 
 /** Starts `hyperbox serve` on a root and waits (up to 15 s) until its socket answers. */
-function startDaemon(root: string, socket: string, env: Record<string, string>): ChildProcess {
+export function startDaemon(root: string, socket: string, env: Record<string, string>): ChildProcess {
   const log = path.join(root, 'serve.log');
   const out = fs.openSync(log, 'a');
   const child = spawn(HYPERBOX, ['--root', root, 'serve'], {
@@ -136,7 +136,7 @@ function startDaemon(root: string, socket: string, env: Record<string, string>):
 }
 
 /** SIGTERM to the daemon (by its pid) and a wait of up to 10 s for it to be gone. */
-function stopDaemon(child: ChildProcess): void {
+export function stopDaemon(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null) return;
   process.kill(child.pid, 'SIGTERM');
   for (let i = 0; i < 200; i++) {

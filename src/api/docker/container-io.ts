@@ -1,9 +1,10 @@
-import { ConflictError } from '../../core/errors.ts';
+import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
 import type { AttachSession } from '../../drivers/runtime/oci-runtime.ts';
 import type { LocalEngine } from '../../engine/engine.ts';
+import { streamLogs, timeParam } from '../log-stream.ts';
 import type { Router } from '../router.ts';
 import type { AttachBroker } from './attach-broker.ts';
-import { boolParam, intParam } from './filters.ts';
+import { boolParam } from './filters.ts';
 import { frame, MULTIPLEXED_STREAM, pumpOutput, RAW_STREAM, STREAM } from './stream-frames.ts';
 import { exitCodeOfRemoved, parseWaitCondition, waitForExit } from './wait.ts';
 
@@ -104,29 +105,29 @@ export function containerIoRoutes(r: Router, engine: LocalEngine, broker: Attach
   r.add('GET', '/containers/:id/logs', async (ex) => {
     const rec = engine.containers.get(ex.params.id!);
     const q = ex.query;
-    const follow = boolParam(q, 'follow');
-    const timestamps = boolParam(q, 'timestamps');
     const want = { stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') };
-    const tailText = q.get('tail');
-    const tail = tailText === null || tailText === '' || tailText === 'all' ? undefined : intParam(q, 'tail');
-    const since = intParam(q, 'since');
-    const until = intParam(q, 'until');
-    const tty = rec.config.tty;
-    const out = ex.startStream(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
-    const gone = new AbortController();
-    ex.res.once('close', () => gone.abort());
-    for await (const line of engine.containers.logs(rec.id, {
-      follow,
-      ...(tail !== undefined ? { tail } : {}),
-      ...(since ? { sinceMs: since * 1000 } : {}),
-      ...(until ? { untilMs: until * 1000 } : {}),
-      signal: gone.signal,
-    })) {
-      if (gone.signal.aborted) break;
-      if (!want[line.stream]) continue;
-      const bytes = Buffer.from(timestamps ? `${line.time} ${line.text}` : line.text);
-      out.write(tty ? bytes : frame(line.stream === 'stderr' ? STREAM.stderr : STREAM.stdout, bytes));
-    }
-    out.end();
+    if (!want.stdout && !want.stderr) throw new InvalidArgumentError('You must choose at least one stream');
+    // docker's Atoi: anything but a number is "all".
+    const tailText = q.get('tail') ?? '';
+    const since = timeParam(q, 'since');
+    const until = timeParam(q, 'until');
+    await streamLogs(
+      ex,
+      (signal) =>
+        engine.containers.logs(rec.id, {
+          follow: boolParam(q, 'follow'),
+          ...(/^\d+$/.test(tailText) ? { tail: Number(tailText) } : {}),
+          ...(since !== undefined ? { since } : {}),
+          ...(until !== undefined ? { until } : {}),
+          timestamps: boolParam(q, 'timestamps'),
+          details: boolParam(q, 'details'),
+          signal,
+        }),
+      {
+        raw: rec.config.tty,
+        ...want,
+        encodeError: (err) => `Error grabbing logs: ${(err as Error).message ?? String(err)}\n`,
+      },
+    );
   });
 }

@@ -73,7 +73,16 @@ export function configFromDockerBody(b: Body): Omit<ContainerConfig, 'imageId'> 
       if (!name) throw new InvalidArgumentError('HostConfig.Ulimits: every entry needs a Name');
       return { name, soft: u.numOrZero('Soft') ?? 0, hard: u.numOrZero('Hard') ?? 0 };
     }),
+    ...logConfig(h),
   };
+}
+
+/** HostConfig.LogConfig `{Type, Config}`; an empty Type is the daemon's default (the engine fills it in at create). */
+function logConfig(h: Body): Pick<ContainerConfig, 'logConfig'> {
+  const lc = h.obj('LogConfig');
+  const type = lc.str('Type') ?? '';
+  const config = lc.map('Config');
+  return type === '' && Object.keys(config).length === 0 ? {} : { logConfig: { type, config } };
 }
 
 function mounts(h: Body): MountRequest[] {

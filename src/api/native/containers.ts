@@ -1,7 +1,8 @@
 import type { LocalEngine } from '../../engine/engine.ts';
+import { errorJson } from '../errors.ts';
+import { streamLogs } from '../log-stream.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
-import { ndjson } from './stream.ts';
 import { readBody, readQuery } from './validate.ts';
 
 const P = '/hyperbox/v1/containers';
@@ -126,14 +127,20 @@ export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void
     {
       method: 'GET',
       path: `${P}/:ref/logs`,
-      summary: 'Log records, one JSON object a line; with follow=true until the container stops',
+      summary:
+        "The container's output in docker's frames (stdout 1, stderr 2; an error after the start: stream 3, JSON " +
+        '{message, code}); with follow=true until the container stops',
       query: s.ContainerLogsQuery,
-      produces: 'application/x-ndjson',
+      produces: 'application/vnd.docker.multiplexed-stream',
     },
     async (ex) => {
-      const q = readQuery(ex, s.ContainerLogsQuery);
-      const records = c.logs(ex.params.ref!, { ...q, follow: q.follow ?? false });
-      await ndjson(ex, records);
+      const { follow, ...q } = readQuery(ex, s.ContainerLogsQuery);
+      await streamLogs(ex, (signal) => c.logs(ex.params.ref!, { ...q, follow: follow ?? false, signal }), {
+        raw: false,
+        stdout: true,
+        stderr: true,
+        encodeError: errorJson,
+      });
     },
   );
 }

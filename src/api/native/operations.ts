@@ -15,6 +15,7 @@ export interface Operation {
     | 'application/x-ndjson'
     | 'application/x-tar'
     | 'application/octet-stream'
+    | 'application/vnd.docker.multiplexed-stream'
     | 'none';
   /** The connection is taken over for raw bytes both ways (`Connection: Upgrade`, `Upgrade: tcp`; 101). */
   upgrade?: boolean;

@@ -98,6 +98,7 @@ export const ContainerConfig = z.strictObject({
     pidsLimit: int.optional(),
   }),
   ulimits: z.array(z.strictObject({ name: z.string().min(1), soft: int, hard: int })),
+  logConfig: z.strictObject({ type: z.string(), config: stringMap }).optional(),
 });
 
 export const ContainerCreate = z.strictObject({
@@ -122,11 +123,15 @@ export const ContainerCopy = z.strictObject({
 });
 export const ContainerGetQuery = z.strictObject({ require: z.literal('running').optional() });
 export const ContainerRemoveQuery = z.strictObject({ force: flag.optional(), volumes: flag.optional() });
+/** Times as docker's API takes them: Unix seconds with an optional fraction (nanoseconds). */
+const unixTime = z.string().regex(/^\d+(\.\d{1,20})?$/, 'must be a Unix timestamp: <seconds>[.<fraction>]');
 export const ContainerLogsQuery = z.strictObject({
   follow: flag.optional(),
   tail: z.string().regex(/^\d+$/).transform(Number).optional(),
-  sinceMs: z.string().regex(/^\d+$/).transform(Number).optional(),
-  untilMs: z.string().regex(/^\d+$/).transform(Number).optional(),
+  since: unixTime.optional(),
+  until: unixTime.optional(),
+  timestamps: flag.optional(),
+  details: flag.optional(),
 });
 
 export const ImageRefQuery = z.strictObject({ ref: z.string().min(1) });

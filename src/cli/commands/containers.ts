@@ -6,13 +6,15 @@ import { parseInteger } from '../../core/container/parse.ts';
 import { statusText } from '../../core/container/status-text.ts';
 import { commandLine, networkModeView } from '../../core/container/views.ts';
 import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
-import { humanDuration, parseGoDuration } from '../../core/human.ts';
+import { humanDuration } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
+import { formatUnixTimestamp, parseTimeArg } from '../../core/logs/timestamp.ts';
 import type { StartOptions } from '../../engine/containers.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { pumpAttached } from '../attach-io.ts';
 import type { CliContext } from '../context.ts';
 import type { ExecFlags } from '../exec-io.ts';
+import { copyLogOut } from '../log-out.ts';
 import { ExitStatus } from '../program.ts';
 import { ensureImage } from '../pull-policy.ts';
 import { addCreateFlags, type CreateFlags, configFromFlags } from '../run-flags.ts';
@@ -210,25 +212,44 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     .option('-f, --follow', 'follow log output', false)
     .option('-n, --tail <n>', 'number of lines to show from the end of the logs', 'all')
     .option('-t, --timestamps', 'show timestamps', false)
-    .option('--since <time>', 'show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)')
-    .option('--until <time>', 'show logs before a timestamp or relative')
+    .option('--details', 'show extra details provided to logs', false)
+    .option(
+      '--since <time>',
+      'show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)',
+    )
+    .option(
+      '--until <time>',
+      'show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m)',
+    )
     .action(
       async (
         ref: string,
-        flags: { follow: boolean; tail: string; timestamps: boolean; since?: string; until?: string },
+        flags: {
+          follow: boolean;
+          tail: string;
+          timestamps: boolean;
+          details: boolean;
+          since?: string;
+          until?: string;
+        },
       ) => {
         const engine = await ctx.engine();
-        const tail = flags.tail === 'all' ? undefined : parseInteger(flags.tail, '--tail', { min: 0 });
-        const records = engine.containers.logs(ref, {
+        // docker's CLI: a tail that is not a number means all.
+        const tail = /^\d+$/.test(flags.tail) ? Number(flags.tail) : undefined;
+        const now = Date.now();
+        const chunks = engine.containers.logs(ref, {
           follow: flags.follow,
           ...(tail !== undefined ? { tail } : {}),
-          ...(flags.since ? { sinceMs: parseTime(flags.since, '--since') } : {}),
-          ...(flags.until ? { untilMs: parseTime(flags.until, '--until') } : {}),
+          ...(flags.since !== undefined
+            ? { since: formatUnixTimestamp(parseTimeArg(flags.since, now)) }
+            : {}),
+          ...(flags.until !== undefined
+            ? { until: formatUnixTimestamp(parseTimeArg(flags.until, now)) }
+            : {}),
+          timestamps: flags.timestamps,
+          details: flags.details,
         });
-        for await (const r of records) {
-          const out = r.stream === 'stderr' ? ctx.stderr : ctx.stdout;
-          out.write(flags.timestamps ? `${toDockerTime(r.time)} ${r.text}` : r.text);
-        }
+        await copyLogOut(ctx, chunks);
       },
     );
 
@@ -575,21 +596,4 @@ async function runExec(
 ): Promise<number> {
   const { runExecSession } = await import('../exec-io.ts');
   return runExecSession(ctx, engine, ref, args, flags);
-}
-
-function parseTime(text: string, flag: string): number {
-  const relative = parseGoDuration(text);
-  if (relative !== undefined) return Date.now() - relative;
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const t = Date.parse(text);
-  if (Number.isNaN(t))
-    throw new InvalidArgumentError(
-      `invalid value for ${flag}: "${text}": use a timestamp or a duration like 10m`,
-    );
-  return t;
-}
-
-/** The monitor writes "+00:00" offsets; docker prints times in UTC with "Z". */
-function toDockerTime(time: string): string {
-  return time.replace(/\+00:00$/, 'Z');
 }

@@ -13,7 +13,8 @@ import {
 import { humanBinarySize } from '../../core/human.ts';
 import { LocalHostProbe } from '../../drivers/host/host-probe.ts';
 import { readHostSummary } from '../../drivers/host/host-summary.ts';
-import { installRoot } from '../../wiring/self.ts';
+import { readLogDefaults } from '../../engine/engine-config.ts';
+import { installRoot, logWriterPath } from '../../wiring/self.ts';
 import type { CliContext } from '../context.ts';
 import { formatTable } from '../table.ts';
 
@@ -30,7 +31,7 @@ export function registerSystemCommands(program: Command, ctx: CliContext): void 
     .option('--format <format>', 'output format: table or json', 'table')
     .action(async (opts: { format: string }) => {
       const format = outputFormat(opts.format);
-      const report = await checkPrerequisites(new LocalHostProbe());
+      const report = await checkPrerequisites(new LocalHostProbe(), { logWriter: logWriterPath() });
       if (format === 'json') ctx.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else ctx.stdout.write(checkTable(report));
       if (!report.ok) {
@@ -132,6 +133,7 @@ interface Info {
   RunRoot: string;
   StorageDriver: string;
   CgroupDriver: string;
+  LoggingDriver: string;
   CgroupVersion: string;
   CgroupControllers: string[];
   Runtime: { Name: string; Path?: string; Version?: string };
@@ -147,7 +149,7 @@ async function collectInfo(ctx: CliContext): Promise<Info> {
   const probe = new LocalHostProbe();
   const layout = ctx.layout();
   const [report, host, mountinfo] = await Promise.all([
-    checkPrerequisites(probe),
+    checkPrerequisites(probe, { logWriter: logWriterPath() }),
     readHostSummary(),
     probe.readText('/proc/self/mountinfo'),
   ]);
@@ -171,6 +173,14 @@ async function collectInfo(ctx: CliContext): Promise<Info> {
     RunRoot: layout.runRoot,
     StorageDriver: 'overlay',
     CgroupDriver: 'cgroupfs',
+    // engine.json's log-driver (the default new containers get); a malformed file says so when a container is made.
+    LoggingDriver: (() => {
+      try {
+        return readLogDefaults(layout).type;
+      } catch {
+        return 'invalid engine.json';
+      }
+    })(),
     CgroupVersion: cgroups?.version ?? 'none',
     CgroupControllers: cgroups?.controllers ?? [],
     Runtime: tool('runc'),
@@ -196,6 +206,7 @@ function infoText(info: Info): string {
       ['Root Dir', info.RootDir],
       ['Run Root', info.RunRoot],
       ['Storage Driver', info.StorageDriver],
+      ['Logging Driver', info.LoggingDriver],
       ['Cgroup Driver', info.CgroupDriver],
       ['Cgroup Version', info.CgroupVersion],
       ['Cgroup Controllers', info.CgroupControllers.join(' ') || '(none)'],

@@ -45,6 +45,11 @@ export interface ContainerConfig {
   mounts: MountRequest[];
   resources: Resources;
   ulimits: Ulimit[];
+  /**
+   * docker's HostConfig.LogConfig. In a request the type may be empty (the engine's default); a stored container's
+   * is complete and validated (core/logs/log-config.ts). Absent on containers from before log drivers: k8s-file.
+   */
+  logConfig?: { type: string; config: Record<string, string> };
 }
 
 export interface RestartPolicy {

@@ -37,9 +37,10 @@ export function inspectView(
       WorkingDir?: string;
       User?: string;
     };
+    /** The file the container's log driver writes ('' for none). */
+    logPath: string;
     paths: {
       rootfs: string;
-      log: string;
       hostname: string;
       hosts: string;
       resolvConf: string;
@@ -75,7 +76,7 @@ export function inspectView(
     ResolvConfPath: extra.paths.resolvConf,
     HostnamePath: extra.paths.hostname,
     HostsPath: extra.paths.hosts,
-    LogPath: extra.paths.log,
+    LogPath: extra.logPath,
     Name: `/${c.name}`,
     RestartCount: s.restartCount,
     Driver: 'overlay2',
@@ -85,6 +86,11 @@ export function inspectView(
     AppArmorProfile: '',
     HostConfig: {
       NetworkMode: networkModeView(cfg),
+      // Containers from before log drivers were logged by conmon's k8s-file.
+      LogConfig: {
+        Type: cfg.logConfig?.type ?? 'k8s-file',
+        Config: cfg.logConfig?.config ?? {},
+      },
       RestartPolicy: { Name: cfg.restart.name, MaximumRetryCount: cfg.restart.maximumRetryCount },
       AutoRemove: cfg.autoRemove,
       Privileged: cfg.privileged,

@@ -83,6 +83,23 @@ const FULL_HOST: FakeHost = {
 };
 
 describe('checkPrerequisites', () => {
+  it("checks hyperbox's own log writer when told where it is: required, built by scripts/build.sh", async () => {
+    const writer = '/opt/hyperbox/dist/native/hbx-logwriter';
+    const built = fakeProbe({
+      ...FULL_HOST,
+      devices: [...(FULL_HOST.devices ?? []), writer],
+      files: { ...FULL_HOST.files, [`output:${writer}`]: 'hbx-logwriter version 1\n' },
+    });
+    const ok = (await checkPrerequisites(built, { logWriter: writer })).checks.find(
+      (c) => c.name === 'hbx-logwriter',
+    );
+    assert.equal(ok?.status, 'ok');
+    assert.equal(ok?.version, '1');
+    const missing = await checkPrerequisites(fakeProbe(FULL_HOST), { logWriter: writer });
+    assert.deepEqual(missing.missingRequired, ['hbx-logwriter']);
+    assert.match(missing.checks.find((c) => c.name === 'hbx-logwriter')!.hint, /scripts\/build.sh/);
+  });
+
   it('reports every prerequisite present, with versions, on a fully set-up host', async () => {
     const report = await checkPrerequisites(fakeProbe(FULL_HOST));
     assert.equal(report.ok, true);

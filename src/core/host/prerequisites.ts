@@ -182,12 +182,16 @@ export const COMMAND_PREREQUISITES: readonly CommandSpec[] = [
 export const BUSYBOX_PATH = '/bin/busybox';
 
 /** Looks at every prerequisite through `probe`; never throws for a missing one. */
-export async function checkPrerequisites(probe: HostProbe): Promise<PrerequisiteReport> {
+export async function checkPrerequisites(
+  probe: HostProbe,
+  opts: { logWriter?: string } = {},
+): Promise<PrerequisiteReport> {
   const commands = await Promise.all(COMMAND_PREREQUISITES.map((spec) => checkCommand(probe, spec)));
   const byName = new Map(commands.map((r) => [r.name, r]));
   const checks: PrerequisiteResult[] = [
     byName.get('runc')!,
     byName.get('conmon')!,
+    ...(opts.logWriter ? [await checkLogWriter(probe, opts.logWriter)] : []),
     byName.get('tini')!,
     await checkOverlay(probe),
     await checkCgroups(probe),
@@ -372,6 +376,25 @@ export function cgroupFacts(mounts: CgroupMount[], v2Controllers?: string): Cgro
 /** Mount points in mountinfo escape space, tab, newline and backslash as octal (\040). */
 function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
+}
+
+/**
+ * hyperbox's own log writer (native/log-writer), built from source by scripts/build.sh: the default log drivers
+ * (json-file, local) need it to start a container.
+ */
+async function checkLogWriter(probe: HostProbe, file: string): Promise<PrerequisiteResult> {
+  const base = {
+    name: 'hbx-logwriter',
+    group: 'containers' as const,
+    required: true,
+    purpose: 'log writer for the json-file and local log drivers',
+    hint: 'bash scripts/build.sh (needs: apt-get install -y gcc libc6-dev zlib1g-dev)',
+  };
+  if (!(await probe.exists(file))) return { ...base, status: 'missing', detail: `${file}: not built` };
+  const out = await probe.output(file, ['--version']);
+  if (out === undefined) return { ...base, status: 'missing', path: file, detail: `${file} does not run` };
+  const version = parseVersion(out, /hbx-logwriter version (\S+)/);
+  return { ...base, status: 'ok', path: file, ...(version ? { version } : {}) };
 }
 
 async function checkBusybox(probe: HostProbe): Promise<PrerequisiteResult> {

@@ -16,7 +16,8 @@ export function parseEngineConfig(text: string, source = 'engine.json'): LedgerP
     throw new InvalidArgumentError(`${source}: not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const top = objectAt(doc, source);
-  refuseUnknown(top, ['hostReserve', 'overcommit'], source);
+  // The log default's keys are read by core/logs/engine-defaults.ts.
+  refuseUnknown(top, ['hostReserve', 'overcommit', 'log-driver', 'log-opts'], source);
   const reserve = top.hostReserve === undefined ? {} : objectAt(top.hostReserve, `${source}: hostReserve`);
   refuseUnknown(reserve, ['cpus', 'memory', 'disk'], `${source}: hostReserve`);
   const over = top.overcommit === undefined ? {} : objectAt(top.overcommit, `${source}: overcommit`);
@@ -45,7 +46,7 @@ export function parseEngineConfig(text: string, source = 'engine.json'): LedgerP
   };
 }
 
-function objectAt(value: unknown, where: string): Record<string, unknown> {
+export function objectAt(value: unknown, where: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidArgumentError(`${where}: expected an object, got ${JSON.stringify(value)}`);
   }

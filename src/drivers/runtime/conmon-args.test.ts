@@ -35,6 +35,14 @@ describe('conmon argv', () => {
       ['cleanup', 'c1'],
     );
     assert.ok(!args.includes('--leave-stdin-open'));
+    assert.ok(!args.includes('--log-size-max'));
+  });
+
+  it("logs nowhere without a log path, and passes k8s-file's truncation size", () => {
+    const base = { id: 'c1', name: 'web', bundle: '/b', exitDir: '/e', terminal: false, stdin: false };
+    assert.equal(flagValue(conmonCreateArgs(paths, base), '-l'), 'none');
+    const sized = conmonCreateArgs(paths, { ...base, logPath: '/b/container.log', logSizeMax: 1000 });
+    assert.equal(flagValue(sized, '--log-size-max'), '1000');
   });
 
   it('leaves out the terminal, stdin and exit command when not asked', () => {

@@ -18,7 +18,8 @@ export function conmonCreateArgs(
     id: string;
     name: string;
     bundle: string;
-    logPath: string;
+    logPath?: string;
+    logSizeMax?: number;
     exitDir: string;
     terminal: boolean;
     stdin: boolean;
@@ -36,12 +37,15 @@ export function conmonCreateArgs(
     '-b', opts.bundle,
     '-p', path.join(opts.bundle, 'pidfile'),
     '-P', path.join(opts.bundle, 'conmon.pid'),
-    '-l', `k8s-file:${opts.logPath}`,
+    '-l', opts.logPath === undefined ? 'none' : `k8s-file:${opts.logPath}`,
     '--exit-dir', opts.exitDir,
     '--full-attach',
     '--runtime-arg', '--root',
     '--runtime-arg', paths.runcRoot,
   ];
+  if (opts.logSizeMax !== undefined) args.push('--log-size-max', String(opts.logSizeMax));
+  // The log may be the log writer's FIFO, which cannot be fsync'ed (conmon would warn at every exit).
+  args.push('--no-sync-log');
   if (opts.terminal) args.push('-t');
   if (opts.stdin) args.push('-i');
   if (opts.stdin && opts.leaveStdinOpen) args.push('--leave-stdin-open');

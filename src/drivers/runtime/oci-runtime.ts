@@ -59,7 +59,13 @@ export interface CreateOptions {
   id: string;
   name: string;
   bundle: string; // holds config.json; the monitor's files go here too
-  logPath: string; // k8s-file format: "<RFC3339Nano> stdout|stderr F|P <text>"
+  /**
+   * Where the monitor writes the container's output in the k8s-file format ("<RFC3339Nano> stdout|stderr F|P
+   * <text>"): a file, or the log writer's FIFO. Absent: nowhere (conmon's `none` driver).
+   */
+  logPath?: string;
+  /** Truncate the file when it would grow past this (conmon's --log-size-max: the old content is lost). */
+  logSizeMax?: number;
   exitDir: string;
   terminal: boolean; // must match config.json's process.terminal
   stdin: boolean; // keep a pipe to the container's stdin, fed from attach sessions
