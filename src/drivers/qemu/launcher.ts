@@ -79,7 +79,11 @@ function readPidFile(file: string): number | undefined {
   }
 }
 
-/** The last line QEMU wrote that is not a warning, without its program-name prefix. */
+/**
+ * The last error QEMU reported in its log, without its program-name prefix. Only QEMU's own lines count (its
+ * error_report prefixes every one with the program's name): the waiter's shell writes a line of its own when QEMU
+ * dies of a signal ("Killed" after our SIGKILL), which would hide the error that made us kill it.
+ */
 export function lastComplaint(logFile: string, fromOffset = 0): string | undefined {
   let text = '';
   try {
@@ -87,8 +91,13 @@ export function lastComplaint(logFile: string, fromOffset = 0): string | undefin
   } catch {
     return undefined;
   }
-  const lines = text
+  return complaintIn(text);
+}
+
+export function complaintIn(log: string): string | undefined {
+  const lines = log
     .split('\n')
+    .filter((l) => /^qemu-system-\w+: /.test(l))
     .map((l) => l.replace(/^qemu-system-\w+: /, '').trim())
     .filter((l) => l !== '' && !l.startsWith('warning:'));
   return lines.at(-1);
