@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import type { ExecSession } from '../drivers/runtime/oci-runtime.ts';
 import { hostCapabilities } from './container-spec.ts';
 import type { ContainerService } from './containers.ts';
-import { readFileInRoot } from './rootfs-read.ts';
+import { userFilesAt } from './rootfs-read.ts';
 
 export interface ExecRequest {
   args: string[];
@@ -41,11 +41,9 @@ export async function execInContainer(
     additionalGids: proc.user.additionalGids ?? [],
   };
   if (req.user !== undefined) {
-    const [passwd, group] = await Promise.all([
-      readFileInRoot(p.rootfs, '/etc/passwd'),
-      readFileInRoot(p.rootfs, '/etc/group'),
-    ]);
-    const r = resolveUser(req.user, { passwd: passwd ?? '', group: group ?? '' });
+    // As the container sees them (its mounts included), through its own root: it runs and may race the lookup.
+    const root = rec.state.pid ? `/proc/${rec.state.pid}/root` : p.rootfs;
+    const r = resolveUser(req.user, userFilesAt(root, `container ${rec.name}`));
     user = { uid: r.uid, gid: r.gid, additionalGids: r.additionalGids };
   }
   const env = mergeEnv(proc.env ?? [], req.env);

@@ -8,7 +8,7 @@ import { FailedPreconditionError } from '../core/errors.ts';
 import { readRlimitCaps } from '../drivers/runtime/host-limits.ts';
 import type { ContainerPaths } from './container-files.ts';
 import type { ContainerRecord } from './container-store.ts';
-import { readFileInRoot } from './rootfs-read.ts';
+import { userFilesAt } from './rootfs-read.ts';
 
 /** Where Debian's `tini` package puts its static build: bind-mounted into the container for --init. */
 const TINI = '/usr/bin/tini-static';
@@ -30,14 +30,10 @@ export async function prepareSpec(opts: {
   consoleSize?: { rows: number; cols: number };
 }): Promise<OciSpec> {
   const { rec, paths } = opts;
-  const [passwd, group] = await Promise.all([
-    readFileInRoot(paths.rootfs, '/etc/passwd'),
-    readFileInRoot(paths.rootfs, '/etc/group'),
-  ]);
-  const user = resolveUser(rec.config.user ?? opts.imageConfig.User, {
-    passwd: passwd ?? '',
-    group: group ?? '',
-  });
+  const user = resolveUser(
+    rec.config.user ?? opts.imageConfig.User,
+    userFilesAt(paths.rootfs, `container ${rec.name}`),
+  );
   if (rec.config.init && !fs.existsSync(TINI)) {
     throw new FailedPreconditionError(`--init needs ${TINI}: install it with apt-get install -y tini`);
   }

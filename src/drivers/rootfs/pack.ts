@@ -48,7 +48,7 @@ async function emit(p: Pack, node: Node, name: string, links: Map<string, string
         const c = dir.lookup(child);
         if (!c) continue; // gone meanwhile
         try {
-          await emit(p, c, name === '' ? child : `${name}/${child}`, links);
+          await emit(p, c, name === '' || name.endsWith('/') ? `${name}${child}` : `${name}/${child}`, links);
         } finally {
           c.close();
         }
