@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { stateClause } from '../core/container/status-text.ts';
-import { ConflictError, InternalError } from '../core/errors.ts';
+import { ConflictError, HyperboxError, InternalError } from '../core/errors.ts';
 import type { LogRecord } from '../drivers/logs/k8s-file.ts';
 import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
 import type { ContainerArchive, ContainerPathStat } from '../engine/container-archive.ts';
@@ -259,7 +259,9 @@ export class RemoteContainers implements ContainerEngine {
         try {
           await sink(statOf(res), res);
         } catch (err) {
-          throw res.complete ? err : cut(err);
+          res.destroy();
+          // The unpacker's own refusal (a directory in the way...) is the answer; a stream that broke is "cut".
+          throw res.complete || err instanceof HyperboxError ? err : cut(err);
         }
         if (!res.complete) throw cut();
       },

@@ -236,7 +236,7 @@ async function unpackOnHost(
       owner: opts.owner,
       noOverwriteDirNonDir: true,
       rebase: { from: opts.top, to: plan.name },
-      display: (p) => path.join(plan.dir, p),
+      display: (p) => (p === '/' ? plan.dir : path.join(plan.dir, p)),
     });
   });
 }

@@ -330,13 +330,15 @@ export class Dir {
     return this.#call(name, () => fs.readlinkSync(this.at(name)));
   }
 
-  /** readlink, or undefined when `name` is no link any more (EINVAL) or gone (ENOENT): it changed meanwhile. */
+  /**
+   * readlink, or undefined when `name` is no link any more (EINVAL: swapped meanwhile). A link that cannot be read
+   * (gone meanwhile, or /proc/self seen from outside its PID namespace) is "no such file".
+   */
   readlinkIfLink(name: string): string | undefined {
     try {
       return fs.readlinkSync(this.at(name));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EINVAL' || code === 'ENOENT') return undefined;
+      if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
       throw fsFailure(err, this.#where(name));
     }
   }
