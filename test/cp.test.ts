@@ -179,6 +179,25 @@ describe('cp: paths resolved inside the container, with docker semantics', { ski
     assert.equal(t.ok(['exec', 'sem', 'cat', '/dir/FILE/keep']), 'precious\n');
   });
 
+  it("exec -u looks the user up in the container's /etc/passwd, never in a host file it links to", () => {
+    fs.writeFileSync(out('passwd'), 'hostonly:x:4242:4242::/:/bin/sh\n');
+    t.ok([
+      'exec',
+      'sem',
+      'sh',
+      '-c',
+      `cp /etc/passwd /etc/passwd.orig && ln -sf ${out('passwd')} /etc/passwd`,
+    ]);
+    try {
+      const r = t.run(['exec', '-u', 'hostonly', 'sem', 'id', '-u']);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /unable to find user hostonly/);
+      assert.equal(t.ok(['exec', '-u', '1000', 'sem', 'id', '-u']), '1000\n');
+    } finally {
+      t.ok(['exec', 'sem', 'sh', '-c', 'mv -f /etc/passwd.orig /etc/passwd']);
+    }
+  });
+
   it("the archive API answers odd paths with 404/400 in the container's words, never a host path", async () => {
     const ask = (method: string, p: string) => request(socket, method, `/containers/sem/archive?path=${p}`);
     for (const p of ['/proc/self/root', '/proc/self/root/etc/passwd', '/proc/1/root/etc/shadow', '/evil']) {

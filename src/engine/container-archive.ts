@@ -1,9 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { assertsDirectory, containerPath, goFileMode } from '../core/container/copy-plan.ts';
 import { isActive } from '../core/container/state.ts';
 import { resolveUser } from '../core/container/user.ts';
-import { HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
+import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
 import { mountOverlay, unmount } from '../drivers/mounts/overlay.ts';
 import { type Resolved, RootDir } from '../drivers/rootfs/in-root.ts';
 import { packNode } from '../drivers/rootfs/pack.ts';
@@ -150,9 +151,20 @@ async function withContainerTree<T>(
 ): Promise<T> {
   const rec = svc.get(ref);
   const label = `container ${rec.name}`;
-  if (isActive(rec.state.status) && rec.state.pid)
-    return RootDir.with(`/proc/${rec.state.pid}/root`, label, (tree) => fn(tree, rec));
   const p = svc.paths(rec.id);
+  if (isActive(rec.state.status) && rec.state.pid) {
+    return RootDir.with(`/proc/${rec.state.pid}/root`, label, (tree) => {
+      // The root it pivoted into is our overlay mount: anything else means the recorded pid is no longer the
+      // container's (it exited and the number was reused), and that root may be the host's.
+      const ours = fs.statSync(p.rootfs, { throwIfNoEntry: false });
+      const st = tree.root.self(false).stat;
+      if (!ours || ours.dev !== st.dev || ours.ino !== st.ino)
+        throw new ConflictError(
+          `container ${rec.name} is not running (its process ${rec.state.pid} is gone)`,
+        );
+      return fn(tree, rec);
+    });
+  }
   const lowerDirs = await svc.images.lowerDirs(rec.imageId);
   await mountOverlay({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
   try {

@@ -41,9 +41,9 @@ export async function execInContainer(
     additionalGids: proc.user.additionalGids ?? [],
   };
   if (req.user !== undefined) {
-    // As the container sees them (its mounts included), through its own root: it runs and may race the lookup.
-    const root = rec.state.pid ? `/proc/${rec.state.pid}/root` : p.rootfs;
-    const r = resolveUser(req.user, userFilesAt(root, `container ${rec.name}`));
+    // From its root file system, as docker's daemon reads them, through the rootfs driver: the container runs and
+    // may swap them for links to the host's files while we look.
+    const r = resolveUser(req.user, userFilesAt(p.rootfs, `container ${rec.name}`));
     user = { uid: r.uid, gid: r.gid, additionalGids: r.additionalGids };
   }
   const env = mergeEnv(proc.env ?? [], req.env);
