@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listing } from '../src/drivers/rootfs/testing.ts';
 import { HYPERBOX, privilegedSkipReason, TestRoot } from './helpers/cli.ts';
+import { serveOn } from './helpers/serve.ts';
 
 /**
  * CVE-2018-15664, the `docker cp` race: a running container swaps a directory and a symbolic link to a host
@@ -27,22 +29,6 @@ if (skip) console.log(`# skipping the cp race tests: ${skip}`);
 
 const COPIES = Number(process.env.CP_RACE_COPIES ?? 200);
 const PARALLEL = 4;
-
-/** Everything below `dir` that a copy could change. */
-function listing(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
-      const r = path.join(rel, name);
-      const st = fs.lstatSync(path.join(dir, r));
-      const body = st.isFile() ? fs.readFileSync(path.join(dir, r), 'utf8') : '';
-      out.push(`${r} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.mtimeMs} ${st.ino} ${body}`);
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
 
 /** Whether any file below `p` holds `needle` (what was copied out). */
 function holds(p: string, needle: string): boolean {
@@ -94,7 +80,7 @@ describe('cp against a container racing directory/link swaps (CVE-2018-15664)', 
   let work: string;
   let canary: string;
   let secret: string;
-  let daemon: ChildProcess | undefined;
+  let daemon: { stop(): Promise<void> } | undefined;
   let socket: string;
   let canaryBefore: string[];
 
@@ -134,17 +120,11 @@ describe('cp against a container racing directory/link swaps (CVE-2018-15664)', 
     for (let i = 0; i < 100 && t.run(['exec', 'racer', 'test', '-e', '/race/e.ready']).status !== 0; i++)
       await sleep(50);
     socket = path.join(work, 'hyperbox.sock');
-    daemon = spawn(HYPERBOX, ['--root', t.root, 'serve', '--socket', socket], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !fs.existsSync(socket); i++) await sleep(50);
-    assert.ok(fs.existsSync(socket), 'the daemon is up');
+    daemon = await serveOn(t.root, socket);
   });
 
   after(async () => {
-    if (daemon?.pid !== undefined && daemon.exitCode === null) {
-      const exited = new Promise((resolve) => daemon!.once('exit', resolve));
-      process.kill(daemon.pid, 'SIGTERM');
-      await exited;
-    }
+    await daemon?.stop();
     const litter = t.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
     assert.deepEqual(litter, [], 'nothing of the test root may stay on the host');

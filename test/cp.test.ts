@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { busyboxRootfs, HYPERBOX, privilegedSkipReason, TestRoot } from './helpers/cli.ts';
+import { busyboxRootfs, privilegedSkipReason, TestRoot } from './helpers/cli.ts';
+import { serveOn } from './helpers/serve.ts';
 
 /**
  * `cp`'s semantics where the old code lost data or followed a container's link on the host, in both transports
@@ -32,7 +33,7 @@ describe('cp: paths resolved inside the container, with docker semantics', { ski
   let work: string;
   let hostSecret: string;
   let hostFile: string;
-  let daemon: ChildProcess | undefined;
+  let daemon: { stop(): Promise<void> } | undefined;
   let socket: string;
 
   before(async () => {
@@ -69,16 +70,11 @@ describe('cp: paths resolved inside the container, with docker semantics', { ski
     fs.chownSync(path.join(work, 'FILE'), 1234, 4321);
     fs.mkdirSync(path.join(work, 'DIR/x'), { recursive: true });
     socket = path.join(work, 'api.sock');
-    daemon = spawn(HYPERBOX, ['--root', t.root, 'serve', '--socket', socket], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !fs.existsSync(socket); i++) await sleep(50);
+    daemon = await serveOn(t.root, socket);
   });
 
   after(async () => {
-    if (daemon?.pid !== undefined && daemon.exitCode === null) {
-      const exited = new Promise((resolve) => daemon!.once('exit', resolve));
-      process.kill(daemon.pid, 'SIGTERM');
-      await exited;
-    }
+    await daemon?.stop();
     const litter = t.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
     assert.deepEqual(litter, [], 'nothing of the test root may stay on the host');

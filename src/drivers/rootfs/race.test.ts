@@ -3,11 +3,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { pack } from '../layers/tar-stream.ts';
 import { RootDir } from './in-root.ts';
 import { packNode } from './pack.ts';
+import { listing, streamBytes, tarOf } from './testing.ts';
 import { unpackInto } from './unpack.ts';
 
 /**
@@ -22,21 +21,6 @@ const [d, tmp, link] = process.argv.slice(1);
 for (;;) {
   try { fs.renameSync(d, tmp); fs.renameSync(link, d); fs.renameSync(d, link); fs.renameSync(tmp, d); } catch {}
 }`;
-
-function listing(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
-      const r = path.join(rel, name);
-      const st = fs.lstatSync(path.join(dir, r));
-      const body = st.isFile() ? fs.readFileSync(path.join(dir, r), 'utf8') : '';
-      out.push(`${r} ${st.mode.toString(8)} ${st.mtimeMs} ${st.ino} ${body}`);
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
 
 describe('RootDir against a tree swapped under it (directory <-> link to a host directory)', () => {
   let base: string;
@@ -125,16 +109,3 @@ describe('RootDir against a tree swapped under it (directory <-> link to a host 
     assert.ok(seen.read + seen.packed + seen.unpacked > 10, `the race ran: ${JSON.stringify(seen)}`);
   });
 });
-
-function tarOf(entries: { name: string; type?: string; body?: string }[]): Readable {
-  const p = pack();
-  for (const { body, ...header } of entries) p.entry({ mode: 0o644, ...header } as never, body ?? '');
-  p.finalize();
-  return p as unknown as Readable;
-}
-
-async function streamBytes(r: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of r) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}

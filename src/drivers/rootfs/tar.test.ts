@@ -5,21 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { pack } from '../layers/tar-stream.ts';
 import { RootDir } from './in-root.ts';
 import { packNode } from './pack.ts';
+import { listing, streamBytes, tarOf } from './testing.ts';
 import { type UnpackOptions, unpackInto } from './unpack.ts';
-
-/** A tar built entry by entry, as a hostile client or container could send it. */
-function tarOf(entries: { name: string; type?: string; linkname?: string; body?: string; mode?: number }[]) {
-  const p = pack();
-  for (const e of entries) {
-    const { body, ...header } = e;
-    p.entry({ mode: 0o644, mtime: new Date(1_600_000_000_000), ...header } as never, body ?? '');
-  }
-  p.finalize();
-  return p as unknown as Readable;
-}
 
 const opts = (o: Partial<UnpackOptions> = {}): UnpackOptions => ({
   owner: 'none',
@@ -38,26 +27,6 @@ async function unpackTo(dir: string, tar: Readable, o: Partial<UnpackOptions> = 
     }
     assert.equal(root.openCount, 1, 'every descriptor but the root is closed');
   });
-}
-
-/** Everything under `dir`: type, mode, size, link target, content; what a canary is compared with. */
-function listing(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
-      const r = path.join(rel, name);
-      const st = fs.lstatSync(path.join(dir, r));
-      const what = st.isSymbolicLink()
-        ? `-> ${fs.readlinkSync(path.join(dir, r))}`
-        : st.isFile()
-          ? fs.readFileSync(path.join(dir, r), 'utf8')
-          : '';
-      out.push(`${r} ${(st.mode & 0o170777).toString(8)} ${Math.floor(st.mtimeMs / 1000)} ${what}`);
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
 }
 
 describe('tar packing and unpacking through pinned directories (cp)', () => {
@@ -178,9 +147,3 @@ describe('tar packing and unpacking through pinned directories (cp)', () => {
     assert.equal(fs.statSync(path.join(dest, 'f')).uid, process.getuid?.() ?? 0);
   });
 });
-
-async function streamBytes(r: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of r) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
