@@ -2,7 +2,7 @@ import {
   AlreadyExistsError,
   ConflictError,
   FailedPreconditionError,
-  type HyperboxError,
+  HyperboxError,
   InternalError,
   InvalidArgumentError,
   NotFoundError,
@@ -14,6 +14,7 @@ import {
  * used, which means nothing to a user and would show host paths.
  */
 export function fsFailure(err: unknown, what: string): HyperboxError {
+  if (err instanceof HyperboxError) return err; // ours already (a closed descriptor...): it says what it is
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
     case 'ENOENT':

@@ -65,14 +65,15 @@ export interface DirChain {
 }
 
 export class RootDir {
-  readonly #open = new Set<number>();
+  /** Open descriptors, each with a token of its own: a number reused after a close gets another token. */
+  readonly #open = new Map<number, object>();
   readonly root: Dir;
   /** How messages name this tree: `container web`, `destination /tmp/out`. */
   readonly label: string;
 
   private constructor(fd: number, label: string) {
     this.label = label;
-    this.#open.add(fd);
+    this.#open.set(fd, {});
     this.root = new Dir(this, fd, '/');
   }
 
@@ -99,8 +100,22 @@ export class RootDir {
 
   /** @internal Records a descriptor opened for this tree. */
   track(fd: number): number {
-    this.#open.add(fd);
+    this.#open.set(fd, {});
     return fd;
+  }
+
+  /**
+   * @internal Throws unless `fd` is still the descriptor `token` was given for. A Dir or Node used after its
+   * descriptor was closed must fail, never act on whatever a reused descriptor number now names.
+   */
+  check(fd: number, token: object | undefined): void {
+    if (token === undefined || this.#open.get(fd) !== token)
+      throw new InternalError(`${this.label}: a descriptor was used after it was closed`);
+  }
+
+  /** @internal The token of an open descriptor. */
+  tokenOf(fd: number): object | undefined {
+    return this.#open.get(fd);
   }
 
   /** @internal Closes one descriptor now. */
@@ -114,7 +129,7 @@ export class RootDir {
   }
 
   close(): void {
-    for (const fd of this.#open) fs.closeSync(fd);
+    for (const fd of this.#open.keys()) fs.closeSync(fd);
     this.#open.clear();
   }
 
@@ -270,14 +285,23 @@ export class RootDir {
 /** A directory of the tree, pinned by an O_PATH descriptor. */
 export class Dir {
   readonly #tree: RootDir;
-  readonly fd: number;
+  readonly #token: object | undefined;
   /** Its path inside the root, for messages. */
   readonly path: string;
 
   constructor(tree: RootDir, fd: number, path: string) {
     this.#tree = tree;
-    this.fd = fd;
+    this.#fd = fd;
+    this.#token = tree.tokenOf(fd);
     this.path = path;
+  }
+
+  readonly #fd: number;
+
+  /** The descriptor, checked to be still open (and still this directory's). */
+  get fd(): number {
+    this.#tree.check(this.#fd, this.#token);
+    return this.#fd;
   }
 
   get tree(): RootDir {
@@ -432,7 +456,8 @@ export class Dir {
   }
 
   close(): void {
-    if (this !== this.#tree.root) this.#tree.release(this.fd);
+    if (this !== this.#tree.root && this.#tree.tokenOf(this.#fd) === this.#token)
+      this.#tree.release(this.#fd);
   }
 
   #call<T>(name: string, fn: () => T): T {
@@ -447,7 +472,8 @@ export class Dir {
 /** One thing in the tree, pinned by an O_PATH descriptor, with what fstat said of it. */
 export class Node {
   readonly #tree: RootDir;
-  readonly fd: number;
+  readonly #fd: number;
+  readonly #token: object | undefined;
   readonly stat: fs.Stats;
   readonly kind: FileKind;
   /** The directory it was found in and its name there (undefined for a directory's `self()`). */
@@ -466,7 +492,8 @@ export class Node {
     borrowed = false,
   ) {
     this.#tree = tree;
-    this.fd = fd;
+    this.#fd = fd;
+    this.#token = tree.tokenOf(fd);
     this.stat = stat;
     this.kind = kindOf(stat);
     this.parent = parent;
@@ -477,6 +504,12 @@ export class Node {
 
   get tree(): RootDir {
     return this.#tree;
+  }
+
+  /** The O_PATH descriptor, checked to be still open (and still this thing's). */
+  get fd(): number {
+    this.#tree.check(this.#fd, this.#token);
+    return this.#fd;
   }
 
   /** This directory as a Dir (the same descriptor). */
@@ -542,7 +575,7 @@ export class Node {
   close(): void {
     if (this.#borrowed) return;
     if (this.#dir) this.#dir.close();
-    else this.#tree.release(this.fd);
+    else if (this.#tree.tokenOf(this.#fd) === this.#token) this.#tree.release(this.#fd);
   }
 }
 

@@ -68,6 +68,38 @@ describe('tar packing and unpacking through pinned directories (cp)', () => {
     assert.deepEqual(fs.readdirSync(outside), ['keep'], 'the link was written, not followed');
   });
 
+  it('unpacks over an earlier copy: directories merged, files in them replaced', async () => {
+    const dest = fs.mkdtempSync(path.join(base, 'dest-'));
+    const tree = () =>
+      tarOf([
+        { name: 'top', type: 'directory', mode: 0o755 },
+        { name: 'top/d', type: 'directory', mode: 0o755 },
+        { name: 'top/d/f1', body: 'one' },
+        { name: 'top/d/f2', body: 'two' },
+        { name: 'top/g', body: 'three' },
+      ]);
+    await unpackTo(dest, tree());
+    fs.writeFileSync(path.join(dest, 'top/d/f1'), 'changed');
+    await unpackTo(dest, tree());
+    assert.equal(fs.readFileSync(path.join(dest, 'top/d/f1'), 'utf8'), 'one');
+    assert.equal(fs.readFileSync(path.join(dest, 'top/d/f2'), 'utf8'), 'two');
+    assert.equal(fs.readFileSync(path.join(dest, 'top/g'), 'utf8'), 'three');
+  });
+
+  it('refuses to use a directory whose descriptor was closed, whatever the number names now', () => {
+    const r = RootDir.open(src, 'container test');
+    try {
+      const chain = r.resolveDir('/tree/sub');
+      const dir = chain.dirs.at(-1)!;
+      chain.close();
+      const other = r.resolveDir('/tree'); // may get the same descriptor number
+      assert.throws(() => dir.lookup('empty'), /a descriptor was used after it was closed/);
+      other.close();
+    } finally {
+      r.close();
+    }
+  });
+
   it("packs a directory's contents under '.' and a single file under the name asked for", async () => {
     await RootDir.with(src, 'container test', async (root) => {
       const dir = root.resolve('/tree/sub', { follow: false });

@@ -73,6 +73,8 @@ class Unpacker {
   readonly #destPath: string;
   /** The parent of the last entry, kept pinned for the next (a tar lists a directory's entries together). */
   #parent: { key: string; chain: DirChain & { close(): void } } | undefined;
+  /** Something was removed since the chain was pinned: resolve again for the next entry (not this one's parent). */
+  #stale = false;
   readonly #dirs: { components: string[]; meta: Meta }[] = [];
 
   constructor(tree: RootDir, dest: DirChain, opts: UnpackOptions) {
@@ -146,7 +148,7 @@ class Unpacker {
       }
       if (!(isDir && wantDir)) {
         parent.removeAll(base);
-        this.#dropParent(); // what was removed may have been a pinned directory
+        this.#stale = true; // what was removed may have been a directory the cached chain pins
       }
     }
     const owner = this.#owner(meta);
@@ -210,7 +212,8 @@ class Unpacker {
   /** The directory for `components` below the destination: followed inside the root, made when missing. */
   #parentDir(components: string[]) {
     const key = components.join('/');
-    if (this.#parent?.key !== key) {
+    if (this.#parent?.key !== key || this.#stale) {
+      this.#stale = false;
       this.#dropParent();
       const chain = this.#tree.resolveDir(key, { create: true, from: this.#dest });
       this.#parent = { key, chain };
