@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
 import { ConflictError, HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { entryComponents } from '../../core/image/layer-entry.ts';
-import { feedExtractor } from '../layers/tar-feed.ts';
+import { type EntryMeta, feedExtractor, type TarEntry } from '../layers/tar-feed.ts';
 import type { Dir, DirChain, Node, RootDir } from './in-root.ts';
 
 /**
@@ -26,18 +26,6 @@ export interface UnpackOptions {
   display: (pathInRoot: string) => string;
 }
 
-interface Entry extends AsyncIterable<unknown> {
-  header: Header;
-  resume(): unknown;
-}
-
-interface Meta {
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: Date;
-}
-
 export async function unpackInto(
   tar: Readable,
   tree: RootDir,
@@ -51,7 +39,7 @@ export async function unpackInto(
   feeding.catch(() => {}); // handled below; this only keeps an early failure from being "unhandled"
   const u = new Unpacker(tree, dest, opts);
   try {
-    for await (const e of ex as AsyncIterable<Entry>) {
+    for await (const e of ex as AsyncIterable<TarEntry>) {
       await u.entry(e);
       e.resume();
     }
@@ -75,7 +63,7 @@ class Unpacker {
   #parent: { key: string; chain: DirChain & { close(): void } } | undefined;
   /** Something was removed since the chain was pinned: resolve again for the next entry (not this one's parent). */
   #stale = false;
-  readonly #dirs: { components: string[]; meta: Meta }[] = [];
+  readonly #dirs: { components: string[]; meta: EntryMeta }[] = [];
 
   constructor(tree: RootDir, dest: DirChain, opts: UnpackOptions) {
     this.#tree = tree;
@@ -107,7 +95,7 @@ class Unpacker {
     return parts;
   }
 
-  async entry(e: Entry): Promise<void> {
+  async entry(e: TarEntry): Promise<void> {
     const h = e.header;
     try {
       await this.#entry(e, h);
@@ -120,11 +108,11 @@ class Unpacker {
     }
   }
 
-  async #entry(e: Entry, h: Header): Promise<void> {
+  async #entry(e: TarEntry, h: Header): Promise<void> {
     const type: string = h.type ?? 'file';
     if (type === 'pax-global-header') return;
     const components = this.#components(h.name);
-    const meta: Meta = {
+    const meta: EntryMeta = {
       mode: (h.mode ?? 0o644) & 0o7777,
       uid: h.uid ?? 0,
       gid: h.gid ?? 0,
@@ -202,7 +190,7 @@ class Unpacker {
     }
   }
 
-  #owner(meta: Meta): { uid: number; gid: number } | undefined {
+  #owner(meta: EntryMeta): { uid: number; gid: number } | undefined {
     const o = this.#opts.owner;
     if (o === 'none') return undefined;
     if (o === 'tar') return { uid: meta.uid, gid: meta.gid };
@@ -275,7 +263,7 @@ class Unpacker {
 }
 
 /** An entry's content, gathered into writes of up to 1 MiB (far fewer system calls than tar's small chunks). */
-async function writeAll(fd: number, e: Entry): Promise<void> {
+async function writeAll(fd: number, e: TarEntry): Promise<void> {
   const pending: Buffer[] = [];
   let bytes = 0;
   const flush = async () => {
