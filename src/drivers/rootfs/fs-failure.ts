@@ -27,6 +27,8 @@ export function fsFailure(err: unknown, what: string): HyperboxError {
       return new AlreadyExistsError(`${what}: file exists`, { cause: err });
     case 'ENOTEMPTY':
       return new FailedPreconditionError(`${what}: directory not empty`, { cause: err });
+    case 'ENAMETOOLONG':
+      return new InvalidArgumentError(`${what}: file name too long`, { cause: err });
     case 'EISDIR':
       return new InvalidArgumentError(`${what}: is a directory`, { cause: err });
     case 'EACCES':
