@@ -114,6 +114,14 @@ describe('cp: paths resolved inside the container, with docker semantics', { ski
     assert.equal(fs.readFileSync(out('data/f'), 'utf8'), 'f\n');
   });
 
+  it("copies a running container's whole root: its files, with /proc and /sys as empty directories", () => {
+    t.ok(['cp', 'sem:/', out('whole')]);
+    assert.match(fs.readFileSync(out('whole/etc/passwd'), 'utf8'), /^root:/);
+    assert.equal(fs.readFileSync(out('whole/data/sub/a'), 'utf8'), 'in\n');
+    assert.deepEqual(fs.readdirSync(out('whole/proc')), []);
+    assert.deepEqual(fs.readdirSync(out('whole/sys')), []);
+  });
+
   it('refuses to replace a directory with a file, on both sides, and loses nothing', () => {
     const r = t.run(['cp', out('FILE'), 'sem:/dir/']);
     assert.equal(r.status, 1, r.stderr);
