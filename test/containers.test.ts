@@ -359,7 +359,7 @@ describe('containers: the docker life cycle on runc', { skip }, () => {
       const missing = t.runBytes(['cp', 'tars:/nosuch', '-']);
       assert.equal(missing.status, 1);
       assert.equal(missing.stdout.length, 0);
-      assert.match(missing.stderr, /could not find the file \/nosuch in container tars/);
+      assert.match(missing.stderr, /Could not find the file \/nosuch in container tars/);
       const noContainer = t.runBytes(['cp', '-', path.join(host, 'x')], { input: hostTar });
       assert.equal(noContainer.status, 125);
       assert.match(noContainer.stderr, /must specify at least one container source/);

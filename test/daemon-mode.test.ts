@@ -12,6 +12,7 @@ import { privilegedSkipReason, REPO } from './helpers/cli.ts';
  */
 const SUITES = [
   'test/containers.test.ts',
+  'test/cp.test.ts',
   'test/container-options.test.ts',
   'test/seccomp.test.ts',
   'test/networks.test.ts',

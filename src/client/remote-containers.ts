@@ -1,10 +1,8 @@
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parseCopyArgs } from '../core/container/copy-args.ts';
 import { stateClause } from '../core/container/status-text.ts';
-import { ConflictError, InternalError, InvalidArgumentError } from '../core/errors.ts';
+import { ConflictError, HyperboxError, InternalError } from '../core/errors.ts';
 import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
+import type { ContainerArchive, ContainerPathStat } from '../engine/container-archive.ts';
 import type { CopyStreams } from '../engine/container-copy.ts';
 import type { ExecRequest } from '../engine/container-exec.ts';
 import type { LogChunk, LogsRequest } from '../engine/container-logs.ts';
@@ -223,49 +221,71 @@ export class RemoteContainers implements ContainerEngine {
   }
 
   /**
-   * `cp` between the daemon's host and a container: the local side travels as an absolute path. With `-`, the tar
-   * travels over the connection instead, through docker's archive routes (the daemon's disk never holds it).
+   * `cp` as docker's CLI does it: the daemon only stats, packs and unpacks paths inside the container (docker's
+   * archive routes), this side packs and unpacks the local path. The daemon never reads or writes a path of the
+   * client's host for a copy, nor does it need to share one.
    */
   async copy(
     src: string,
     dest: string,
     opts: { archive: boolean; followLink: boolean } & CopyStreams,
   ): Promise<void> {
-    const req = parseCopyArgs(src, dest);
-    if (req.kind === 'tar-out') {
-      const stdout = opts.stdout;
-      if (!stdout) throw new InvalidArgumentError('cp to "-" needs an output stream for the tar');
-      const res = await this.#api.request('GET', `/containers/${enc(req.from.container)}/archive`, {
-        query: { path: req.from.path },
-      });
-      // A failure after the headers can only cut the stream short (no status can follow): say so, not "aborted".
-      const cut = (cause?: unknown) =>
-        new InternalError(`the daemon ended the tar of ${src} before its end`, cause ? { cause } : undefined);
-      try {
-        // Not ended: stdout is the command's, and outlives the copy.
-        await pipeline(res, stdout, { end: false });
-      } catch (err) {
-        throw res.complete ? err : cut(err);
-      }
-      if (!res.complete) throw cut();
-      return;
-    }
-    if (req.kind === 'tar-in') {
-      if (!opts.stdin) throw new InvalidArgumentError('cp from "-" needs an input stream with a tar');
-      const res = await this.#api.request('PUT', `/containers/${enc(req.to.container)}/archive`, {
-        query: { path: req.to.path },
-        body: opts.stdin,
-      });
-      res.resume();
-      return;
-    }
-    // The local side travels as an absolute path: the daemon's working directory is not ours.
-    const body =
-      req.kind === 'from-container'
-        ? { src, dest: path.resolve(req.dest) }
-        : { src: path.resolve(req.src), dest };
-    await this.#api.json('POST', `${P}/copy`, {
-      json: { ...body, archive: opts.archive, followLink: opts.followLink },
-    });
+    const { copyFiles } = await import('../engine/container-copy.ts');
+    await copyFiles(this.#archive(), src, dest, opts);
+  }
+
+  #archive(): ContainerArchive {
+    const at = (ref: string) => `/containers/${enc(ref)}/archive`;
+    const statOf = (res: { headers: Record<string, string | string[] | undefined> }): ContainerPathStat => {
+      const h = res.headers['x-docker-container-path-stat'];
+      if (typeof h !== 'string')
+        throw new InternalError('the daemon sent no X-Docker-Container-Path-Stat header');
+      return JSON.parse(Buffer.from(h, 'base64').toString('utf8')) as ContainerPathStat;
+    };
+    return {
+      check: async (ref) => {
+        await this.get(ref);
+      },
+      stat: async (ref, file) => {
+        const res = await this.#api.request('HEAD', at(ref), {
+          query: { path: file },
+          accept: [400, 404, 409, 500],
+        });
+        res.resume();
+        if (res.statusCode === 200) return statOf(res);
+        // A HEAD answer has no body to say why: the same GET fails the same way, with the words.
+        const again = await this.#api.request('GET', at(ref), { query: { path: file } });
+        again.destroy();
+        throw new InternalError(`the daemon could not stat ${ref}:${file} (HTTP ${res.statusCode})`);
+      },
+      get: async (ref, file, sink) => {
+        const res = await this.#api.request('GET', at(ref), { query: { path: file } });
+        // A failure after the headers can only cut the stream short (no status can follow): say so, not "aborted".
+        const cut = (cause?: unknown) =>
+          new InternalError(
+            `the daemon ended the tar of ${ref}:${file} before its end`,
+            cause ? { cause } : undefined,
+          );
+        try {
+          await sink(statOf(res), res);
+        } catch (err) {
+          res.destroy();
+          // The unpacker's own refusal (a directory in the way...) is the answer; a stream that broke is "cut".
+          throw res.complete || err instanceof HyperboxError ? err : cut(err);
+        }
+        if (!res.complete) throw cut();
+      },
+      put: async (ref, dir, tar, o) => {
+        const res = await this.#api.request('PUT', at(ref), {
+          query: {
+            path: dir,
+            noOverwriteDirNonDir: o.noOverwriteDirNonDir,
+            copyUIDGID: o.copyUIDGID,
+          },
+          body: tar,
+        });
+        res.resume();
+      },
+    };
   }
 }

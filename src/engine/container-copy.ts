@@ -1,16 +1,25 @@
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Header, type Pack, pack } from 'tar-stream';
 import { parseCopyArgs } from '../core/container/copy-args.ts';
-import { isActive } from '../core/container/state.ts';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import { applyLayer } from '../drivers/layers/apply-layer.ts';
-import { resolveDirInRoot } from '../drivers/layers/scoped-path.ts';
-import { mountOverlay, unmount } from '../drivers/mounts/overlay.ts';
-import type { ContainerService } from './containers.ts';
+import {
+  assertsDirectory,
+  type CopyDest,
+  type CopyPlan,
+  type CopySource,
+  followedSource,
+  goClean,
+  kindOfGoMode,
+  planCopy,
+  preserveTrailing,
+  splitPathDirEntry,
+} from '../core/container/copy-plan.ts';
+import { HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
+import { RootDir } from '../drivers/rootfs/in-root.ts';
+import { packNode } from '../drivers/rootfs/pack.ts';
+import { unpackInto } from '../drivers/rootfs/unpack.ts';
+import type { ContainerArchive, ContainerPathStat } from './container-archive.ts';
 
 /** The streams `cp` reads and writes for `-`: a tar on stdin (`cp - CTR:DIR`) or stdout (`cp CTR:PATH -`). */
 export interface CopyStreams {
@@ -19,243 +28,215 @@ export interface CopyStreams {
 }
 
 /**
- * `cp` in both directions, as a tar stream between two roots: the container side is always resolved inside the
- * container's root (its symbolic links cannot point the copy at the host), and unpacking goes through the same
- * contained extractor as image layers. A running container is reached through /proc/<pid>/root, so its volumes
- * are seen as it sees them; a stopped one has its root file system mounted for the copy. With `-`, the tar itself
- * is the local side, as docker's archive API carries it. (Loaded only by `cp`: tar-stream stays out of every other
- * command's start-up.)
+ * `cp SRC DEST` the way docker's CLI does it: stat the container side, plan with docker's rules
+ * (core/container/copy-plan.ts), then a tar between the local path and the container. The local side goes through
+ * the same rootfs driver as the container's: a tar coming out of a container is hostile, and unpacking it is
+ * confined to the destination directory (its links written, never followed; its ".." refused).
  */
 export async function copyFiles(
-  svc: ContainerService,
+  archive: ContainerArchive,
   src: string,
   dest: string,
   opts: { archive: boolean; followLink: boolean } & CopyStreams,
 ): Promise<void> {
   const req = parseCopyArgs(src, dest);
+  // First, so that a missing container is named as such, not taken for a missing path.
+  await archive.check(
+    req.kind === 'from-container' || req.kind === 'tar-out' ? req.from.container : req.to.container,
+  );
   switch (req.kind) {
     case 'tar-out': {
       const stdout = opts.stdout;
       if (!stdout) throw new InvalidArgumentError('cp to "-" needs an output stream for the tar');
-      await archiveFromContainer(
-        svc,
-        req.from.container,
-        req.from.path,
-        async (_stat, tar) => {
-          // Not ended: stdout is the command's, and outlives the copy.
-          await pipeline(tar!, stdout, { end: false });
-        },
-        { statOnly: false },
+      // Not ended: stdout is the command's, and outlives the copy.
+      await archive.get(req.from.container, req.from.path, (_stat, tar) =>
+        pipeline(tar, stdout, { end: false }),
       );
       return;
     }
-    case 'tar-in':
-      if (!opts.stdin) throw new InvalidArgumentError('cp from "-" needs an input stream with a tar');
-      await extractIntoContainer(svc, req.to.container, req.to.path, opts.stdin);
-      return;
-    case 'from-container': {
-      const rec = svc.get(req.from.container);
-      await withContainerRoot(svc, rec.id, async (root) => {
-        const source = await resolveInRoot(root, req.from.path, src);
-        await copyInto(source, req.dest, {
-          root: undefined,
-          preserveOwnership: opts.archive,
-          followLink: opts.followLink,
-        });
+    case 'tar-in': {
+      const stdin = opts.stdin;
+      if (!stdin) throw new InvalidArgumentError('cp from "-" needs an input stream with a tar');
+      const { container, path: p } = req.to;
+      const dst = await destInContainer(archive, container, p);
+      if (!dst.exists) throw new NotFoundError(`Could not find the file ${p} in container ${container}`);
+      if (!dst.isDir) throw new InvalidArgumentError(`destination "${container}:${p}" must be a directory`);
+      await archive.put(container, dst.path, stdin as Readable, {
+        noOverwriteDirNonDir: true,
+        copyUIDGID: opts.archive,
       });
       return;
     }
-    case 'into-container': {
-      const rec = svc.get(req.to.container);
-      await withContainerRoot(svc, rec.id, async (root) => {
-        await copyInto(path.resolve(req.src), req.to.path, {
-          root,
-          preserveOwnership: true,
-          followLink: opts.followLink,
-        });
-      });
-      return;
-    }
+    case 'from-container':
+      return fromContainer(archive, req.from.container, req.from.path, req.dest, opts);
+    case 'into-container':
+      return intoContainer(archive, req.src, req.to.container, req.to.path, opts);
   }
 }
 
-async function withContainerRoot<T>(
-  svc: ContainerService,
-  id: string,
-  fn: (root: string) => Promise<T>,
-): Promise<T> {
-  const rec = svc.get(id);
-  if (isActive(rec.state.status) && rec.state.pid) return fn(`/proc/${rec.state.pid}/root`);
-  const p = svc.paths(id);
-  const lowerDirs = await svc.images.lowerDirs(rec.imageId);
-  await mountOverlay({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
-  try {
-    return await fn(p.rootfs);
-  } finally {
-    await unmount(p.rootfs);
-  }
-}
-
-/** The host path of `file` inside `root`, following links only inside it. */
-async function resolveInRoot(root: string, file: string, arg: string): Promise<string> {
-  const parts = file.split('/').filter((x) => x !== '' && x !== '.');
-  const base = parts.pop();
-  const dir = await resolveDirInRoot(root, parts, { create: false, label: 'container', entry: file });
-  const full = base === undefined ? dir : dir && path.join(dir, base);
-  if (!full || !fs.existsSync(full))
-    throw new NotFoundError(`could not find the file ${file} in container ${arg.split(':')[0]}`);
-  return full;
-}
-
-/**
- * Copies `source` (a host path, trusted) to `dest` (inside `root` when given): docker's rules, an existing
- * directory receives the source under its own name, anything else becomes the copy.
- */
-async function copyInto(
-  source: string,
-  dest: string,
-  opts: { root: string | undefined; preserveOwnership: boolean; followLink: boolean },
-): Promise<void> {
-  const srcStat = opts.followLink ? await fsp.stat(source) : await fsp.lstat(source);
-  const contentsOnly = source.endsWith('/.') || dest.endsWith('/');
-  const destParts = dest.split('/').filter((x) => x !== '' && x !== '.');
-  let destDir: string | undefined;
-  let name: string;
-  const root = opts.root ?? '/';
-  const existing = await resolveDirInRoot(root, destParts, {
-    create: false,
-    label: 'destination',
-    entry: dest,
-  }).catch(() => undefined);
-  if (existing) {
-    destDir = existing;
-    name = contentsOnly && srcStat.isDirectory() ? '' : path.basename(source);
-  } else {
-    name = destParts.pop() ?? '';
-    destDir = await resolveDirInRoot(root, destParts, { create: false, label: 'destination', entry: dest });
-    if (!destDir) throw new NotFoundError(`no such directory: ${path.posix.dirname(dest)}`);
-  }
-  const tar = packPath(source, name, { followTop: opts.followLink });
-  const scratch = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'hbx-cp-'));
-  try {
-    await applyLayer(tar, destDir, {
-      label: 'cp',
-      preserveOwnership: opts.preserveOwnership,
-      scratchDir: scratch,
-    });
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-/** A tar stream of `source` with its top entry named `name` ('' = the directory's contents only). */
-function packPath(source: string, name: string, opts: { followTop: boolean }): Readable {
-  const p = pack();
-  const emit = async (abs: string, rel: string, follow: boolean): Promise<void> => {
-    const st = follow ? await fsp.stat(abs) : await fsp.lstat(abs);
-    const header: Partial<Header> & { name: string } = {
-      name: rel,
-      mode: st.mode & 0o7777,
-      uid: st.uid,
-      gid: st.gid,
-      mtime: st.mtime,
-    };
-    if (st.isDirectory()) {
-      if (rel !== '') await entry(p, { ...header, type: 'directory' });
-      for (const child of (await fsp.readdir(abs)).sort())
-        await emit(path.join(abs, child), rel ? `${rel}/${child}` : child, false);
-    } else if (st.isSymbolicLink()) {
-      await entry(p, { ...header, type: 'symlink', linkname: await fsp.readlink(abs) });
-    } else if (st.isFile()) {
-      await new Promise<void>((resolve, reject) => {
-        const sink = p.entry({ ...header, type: 'file', size: st.size }, (err) =>
-          err ? reject(err) : resolve(),
-        );
-        pipeline(fs.createReadStream(abs), sink).catch(reject);
-      });
-    }
-  };
-  void emit(source.replace(/\/\.$/, ''), name, opts.followTop).then(
-    () => p.finalize(),
-    (err: unknown) => p.destroy(err as Error),
-  );
-  return p as unknown as Readable;
-}
-
-function entry(p: Pack, header: Partial<Header> & { name: string }): Promise<void> {
-  return new Promise((resolve, reject) => p.entry(header, (err) => (err ? reject(err) : resolve())));
-}
-
-/** What docker's archive API says about a path in a container (`X-Docker-Container-Path-Stat`). */
-export interface ContainerPathStat {
-  name: string;
-  size: number;
-  /** Go's os.FileMode: permission bits plus 1<<31 for a directory, 1<<27 for a symbolic link. */
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
-
-/**
- * `GET /containers/{id}/archive`: the stat of `file` inside the container and a tar of it whose top entry is
- * its base name, handed to `sink` while the container's root is reachable (a stopped one is mounted meanwhile).
- */
-export async function archiveFromContainer(
-  svc: ContainerService,
-  ref: string,
+async function fromContainer(
+  archive: ContainerArchive,
+  container: string,
   file: string,
-  sink: (stat: ContainerPathStat, tar: Readable | undefined) => Promise<void>,
-  opts: { statOnly: boolean },
+  dest: string,
+  opts: { archive: boolean; followLink: boolean },
 ): Promise<void> {
-  const rec = svc.get(ref);
-  await withContainerRoot(svc, rec.id, async (root) => {
-    const source = await resolveInRoot(root, file, `${rec.name}:${file}`);
-    const st = await fsp.lstat(source);
-    const link = st.isSymbolicLink() ? await fsp.readlink(source) : '';
-    const name = path.posix.basename(file) || '/';
-    const stat: ContainerPathStat = {
-      name,
-      size: st.size,
-      // Added, not OR'ed: JavaScript's bitwise operators are 32-bit signed and 1<<31 would turn negative.
-      mode: (st.mode & 0o777) + (st.isDirectory() ? 2 ** 31 : 0) + (st.isSymbolicLink() ? 2 ** 27 : 0),
-      mtime: st.mtime.toISOString(),
-      linkTarget: link,
+  const local = preserveTrailing(path.resolve(dest), dest);
+  validateOutputPath(local);
+  let srcPath = file;
+  let rebaseName: string | undefined;
+  if (opts.followLink) {
+    // -L: the link's target is copied, resolved inside the container, under the link's own name.
+    const st = await archive.stat(container, file).catch(() => undefined);
+    if (st && kindOfGoMode(st.mode) === 'symlink')
+      ({ path: srcPath, rebaseName } = followedSource(file, st.linkTarget));
+  }
+  await archive.get(container, srcPath, async (stat, tar) => {
+    const source: CopySource = {
+      path: srcPath,
+      isDir: kindOfGoMode(stat.mode) === 'dir',
+      ...(rebaseName ? { rebaseName } : {}),
     };
-    if (opts.statOnly) return sink(stat, undefined);
-    const top = file.endsWith('/.') ? '' : name === '/' ? '' : name;
-    await sink(stat, packPath(source, top, { followTop: false }));
+    const plan = planCopy(source, localDest(local));
+    await unpackOnHost(tar, plan, { top: stat.name, owner: opts.archive ? 'tar' : 'none' });
+  });
+}
+
+async function intoContainer(
+  archive: ContainerArchive,
+  src: string,
+  container: string,
+  file: string,
+  opts: { archive: boolean; followLink: boolean },
+): Promise<void> {
+  const dst = await destInContainer(archive, container, file);
+  const source = localSource(preserveTrailing(path.resolve(src), src), opts.followLink);
+  const plan = planCopy(source, dst);
+  await RootDir.with('/', 'host', async (host) => {
+    const r = host.resolve(source.path, { follow: assertsDirectory(source.path) });
+    try {
+      if (!r.node) throw new NotFoundError(`lstat ${source.path}: no such file or directory`);
+      await archive.put(container, plan.dir, await packNode(r.node, plan.name), {
+        noOverwriteDirNonDir: true,
+        copyUIDGID: opts.archive,
+      });
+    } finally {
+      r.release();
+    }
   });
 }
 
 /**
- * `PUT /containers/{id}/archive`: unpacks a tar into the directory `dir` inside the container, through the same
- * contained extractor as image layers (no entry can land outside the container's root).
+ * docker's CLI on a destination in a container: a link is followed (its target, as the daemon evaluated it, even
+ * when dangling: the copy then creates it), a missing path is fine (its parent must exist), devices are refused.
  */
-export async function extractIntoContainer(
-  svc: ContainerService,
-  ref: string,
-  dir: string,
-  tar: NodeJS.ReadableStream,
+async function destInContainer(
+  archive: ContainerArchive,
+  container: string,
+  file: string,
+): Promise<CopyDest> {
+  const dst: CopyDest = { path: file, exists: false, isDir: false };
+  let st = await statIfThere(archive, container, file);
+  if (st && kindOfGoMode(st.mode) === 'symlink') {
+    dst.path = st.linkTarget;
+    st = await statIfThere(archive, container, st.linkTarget);
+  }
+  if (!st) return dst;
+  const kind = kindOfGoMode(st.mode);
+  if (kind !== 'dir' && kind !== 'file' && kind !== 'symlink')
+    throw new InvalidArgumentError(
+      `destination "${container}:${file}" must be a directory or a regular file: got ${kind === 'char' || kind === 'block' ? 'a device' : 'an irregular file'}`,
+    );
+  return { ...dst, exists: true, isDir: kind === 'dir' };
+}
+
+async function statIfThere(
+  archive: ContainerArchive,
+  container: string,
+  file: string,
+): Promise<ContainerPathStat | undefined> {
+  try {
+    return await archive.stat(container, file);
+  } catch (err) {
+    // Missing, or not reachable as a path: the copy may still create it (the put says if it cannot).
+    if (err instanceof HyperboxError && (err.code === 'NotFound' || err.code === 'InvalidArgument'))
+      return undefined;
+    throw err;
+  }
+}
+
+/** docker's ValidateOutputPath: the destination's directory must exist; an existing one must be a dir or a file. */
+function validateOutputPath(local: string): void {
+  const dir = path.dirname(goClean(local));
+  if (!fs.existsSync(dir)) throw new NotFoundError(`invalid output path: directory "${dir}" does not exist`);
+  const st = fs.statSync(local, { throwIfNoEntry: false });
+  if (st && !st.isDirectory() && !st.isFile())
+    throw new InvalidArgumentError(`invalid output path: "${local}" must be a directory or a regular file`);
+}
+
+/**
+ * docker's CopyInfoDestinationPath on the local side (the user's own paths: links followed, at most 10), and the
+ * parent of a missing destination must be a directory.
+ */
+function localDest(local: string): CopyDest {
+  let p = local;
+  for (let i = 0; i <= 10; i++) {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) {
+      const parent = fs.statSync(splitPathDirEntry(p).dir, { throwIfNoEntry: false });
+      if (!parent)
+        throw new NotFoundError(
+          `invalid output path: directory "${splitPathDirEntry(p).dir}" does not exist`,
+        );
+      if (!parent.isDirectory()) throw new InvalidArgumentError('not a directory');
+      return { path: p, exists: false, isDir: false };
+    }
+    if (!st.isSymbolicLink()) return { path: p, exists: true, isDir: st.isDirectory() };
+    const target = fs.readlinkSync(p);
+    p = path.isAbsolute(target) ? target : path.join(splitPathDirEntry(p).dir, target);
+  }
+  throw new InvalidArgumentError(`too many symlinks in ${local}`);
+}
+
+/**
+ * docker's CopyInfoSourcePath on the local side: the directories on the way followed (with -L the whole path), and
+ * the name the copy takes when a followed link renamed it.
+ */
+function localSource(local: string, followLink: boolean): CopySource {
+  const missing = (cause?: unknown) =>
+    new NotFoundError(`lstat ${local}: no such file or directory`, cause ? { cause } : undefined);
+  let resolved: string;
+  let rebaseName: string | undefined;
+  try {
+    if (followLink) ({ path: resolved, rebaseName } = followedSource(local, fs.realpathSync(local)));
+    else {
+      const cut = local.lastIndexOf('/') + 1;
+      const realDir = fs.realpathSync(local.slice(0, cut) || '.');
+      resolved = `${realDir === '/' ? '' : realDir}/${local.slice(cut)}`;
+      const base = path.posix.basename(local);
+      if (local.endsWith('/') && path.posix.basename(resolved) !== base) rebaseName = base;
+    }
+  } catch (err) {
+    throw missing(err);
+  }
+  // lstat, as docker: a trailing "/" or "/." makes the kernel follow the final link, nothing else does.
+  const st = fs.lstatSync(resolved, { throwIfNoEntry: false });
+  if (!st) throw missing();
+  return { path: resolved, isDir: st.isDirectory(), ...(rebaseName ? { rebaseName } : {}) };
+}
+
+/** Unpacks a container's tar on the host, confined to `plan.dir`; its top entry `top` becomes `plan.name`. */
+async function unpackOnHost(
+  tar: Readable,
+  plan: CopyPlan,
+  opts: { top: string; owner: 'tar' | 'none' },
 ): Promise<void> {
-  const rec = svc.get(ref);
-  await withContainerRoot(svc, rec.id, async (root) => {
-    const parts = dir.split('/').filter((x) => x !== '' && x !== '.');
-    const destDir = await resolveDirInRoot(root, parts, { create: false, label: 'destination', entry: dir });
-    if (!destDir) {
-      // Not found, or found but not a directory: docker's CLI stats first and says which.
-      const found = await resolveInRoot(root, dir, rec.name).catch(() => undefined);
-      if (!found) throw new NotFoundError(`Could not find the file ${dir} in container ${rec.name}`);
-      throw new InvalidArgumentError(`destination "${rec.name}:${dir}" must be a directory`);
-    }
-    const scratch = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'hbx-cp-'));
-    try {
-      await applyLayer(tar as Readable, destDir, {
-        label: 'cp',
-        preserveOwnership: true,
-        scratchDir: scratch,
-      });
-    } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
-    }
+  await RootDir.with(plan.dir, `destination ${plan.dir}`, async (tree) => {
+    await unpackInto(tar, tree, tree.chain, {
+      owner: opts.owner,
+      noOverwriteDirNonDir: true,
+      rebase: { from: opts.top, to: plan.name },
+      display: (p) => (p === '/' ? plan.dir : path.join(plan.dir, p)),
+    });
   });
 }

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import type { ExecSession } from '../drivers/runtime/oci-runtime.ts';
 import { hostCapabilities } from './container-spec.ts';
 import type { ContainerService } from './containers.ts';
-import { readFileInRoot } from './rootfs-read.ts';
+import { userFilesAt } from './rootfs-read.ts';
 
 export interface ExecRequest {
   args: string[];
@@ -41,11 +41,9 @@ export async function execInContainer(
     additionalGids: proc.user.additionalGids ?? [],
   };
   if (req.user !== undefined) {
-    const [passwd, group] = await Promise.all([
-      readFileInRoot(p.rootfs, '/etc/passwd'),
-      readFileInRoot(p.rootfs, '/etc/group'),
-    ]);
-    const r = resolveUser(req.user, { passwd: passwd ?? '', group: group ?? '' });
+    // From its root file system, as docker's daemon reads them, through the rootfs driver: the container runs and
+    // may swap them for links to the host's files while we look.
+    const r = resolveUser(req.user, userFilesAt(p.rootfs, `container ${rec.name}`));
     user = { uid: r.uid, gid: r.gid, additionalGids: r.additionalGids };
   }
   const env = mergeEnv(proc.env ?? [], req.env);

@@ -9,7 +9,7 @@ import { FailedPreconditionError } from '../core/errors.ts';
 import { readRlimitCaps } from '../drivers/runtime/host-limits.ts';
 import type { ContainerPaths } from './container-files.ts';
 import type { ContainerRecord } from './container-store.ts';
-import { readFileInRoot } from './rootfs-read.ts';
+import { userFilesAt } from './rootfs-read.ts';
 
 /** Where Debian's `tini` package puts its static build: bind-mounted into the container for --init. */
 const TINI = '/usr/bin/tini-static';
@@ -17,6 +17,13 @@ const TINI = '/usr/bin/tini-static';
 /**
  * Gathers the host facts and files the pure spec builder needs (the user from the container's own /etc/passwd,
  * volume directories, rlimit caps, cgroup abilities) and returns the OCI runtime spec for one start.
+ *
+ * Nothing here writes into the container's tree: /etc/hosts, hostname and resolv.conf are files of the bundle,
+ * bind-mounted by runc; mount destinations, the working directory (WORKDIR, -w) and exec's -w are runc's. runc
+ * 1.1.5 resolves mount destinations inside the root (securejoin, then the mount made on an O_PATH descriptor it
+ * checked) and creates and enters the cwd after pivot_root, inside the container (checked: an image whose /work and
+ * /mnt are links to a host directory gets `-w /work/sub` refused, `-v x:/mnt/vol` and `--tmpfs /work/t` mounted at
+ * the in-root path, `exec -w /work` refused; the host directory unchanged).
  */
 export async function prepareSpec(opts: {
   rec: ContainerRecord;
@@ -31,14 +38,10 @@ export async function prepareSpec(opts: {
   consoleSize?: { rows: number; cols: number };
 }): Promise<OciSpec> {
   const { rec, paths } = opts;
-  const [passwd, group] = await Promise.all([
-    readFileInRoot(paths.rootfs, '/etc/passwd'),
-    readFileInRoot(paths.rootfs, '/etc/group'),
-  ]);
-  const user = resolveUser(rec.config.user ?? opts.imageConfig.User, {
-    passwd: passwd ?? '',
-    group: group ?? '',
-  });
+  const user = resolveUser(
+    rec.config.user ?? opts.imageConfig.User,
+    userFilesAt(paths.rootfs, `container ${rec.name}`),
+  );
   if (rec.config.init && !fs.existsSync(TINI)) {
     throw new FailedPreconditionError(`--init needs ${TINI}: install it with apt-get install -y tini`);
   }

@@ -974,8 +974,11 @@ export class ContainerService {
     dest: string,
     opts: { archive: boolean; followLink: boolean } & CopyStreams,
   ): Promise<void> {
-    const { copyFiles } = await import('./container-copy.ts');
-    await copyFiles(this, src, dest, opts);
+    const [{ copyFiles }, { localArchive }] = await Promise.all([
+      import('./container-copy.ts'),
+      import('./container-archive.ts'),
+    ]);
+    await copyFiles(localArchive(this), src, dest, opts);
   }
 
   requireRunning(ref: string): ContainerRecord {

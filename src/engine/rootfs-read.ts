@@ -1,33 +1,24 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { resolveDirInRoot } from '../drivers/layers/scoped-path.ts';
+import { RootDir } from '../drivers/rootfs/in-root.ts';
+
+/** /etc/passwd and /etc/group are read whole; a larger one is not a passwd file a user lookup should parse. */
+const MAX_USER_FILE = 4 * 1024 * 1024;
 
 /**
- * Reads a small text file of a container's root file system as the container would see it: symbolic links are
- * followed inside the root (an absolute target starts again at the root), never out of it. Undefined when absent.
+ * A container's /etc/passwd and /etc/group as the container sees them ('' when absent), read through the rootfs
+ * driver: every link followed inside the container's root by the kernel, so a running container that swaps them
+ * for links to the host's files while `exec -u NAME` looks them up is read as itself, never the host.
  */
-export async function readFileInRoot(root: string, file: string): Promise<string | undefined> {
-  let rel = file;
-  for (let hops = 0; hops < 40; hops++) {
-    const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
-    const base = parts.pop();
-    if (base === undefined || base === '..') return undefined;
-    const dir = await resolveDirInRoot(root, parts, { create: false, label: 'rootfs', entry: file });
-    if (dir === undefined) return undefined;
-    const p = path.join(dir, base);
-    let st: import('node:fs').Stats;
-    try {
-      st = await fs.lstat(p);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      const target = await fs.readlink(p);
-      rel = target.startsWith('/') ? target : path.posix.join(path.relative(root, dir), target);
-      continue;
-    }
-    if (!st.isFile()) return undefined;
-    return fs.readFile(p, 'utf8');
+export function userFilesIn(tree: RootDir): { passwd: string; group: string } {
+  const read = (p: string) => tree.readFile(p, { maxBytes: MAX_USER_FILE })?.toString('utf8') ?? '';
+  return { passwd: read('/etc/passwd'), group: read('/etc/group') };
+}
+
+/** `userFilesIn` for the tree at `hostPath` (a mounted root file system, or /proc/<pid>/root). */
+export function userFilesAt(hostPath: string, label: string): { passwd: string; group: string } {
+  const tree = RootDir.open(hostPath, label);
+  try {
+    return userFilesIn(tree);
+  } finally {
+    tree.close();
   }
-  return undefined;
 }

@@ -1,34 +1,38 @@
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import type { LocalEngine } from '../../engine/engine.ts';
 import type { Exchange } from '../exchange.ts';
 import type { Router } from '../router.ts';
 
-/** `docker cp`: HEAD (stat), GET (a tar of a path) and PUT (a tar unpacked into a directory) on /archive. */
+/**
+ * `docker cp`: HEAD (stat), GET (a tar of a path) and PUT (a tar unpacked into a directory) on /archive. The path
+ * is always one inside the container, resolved there (engine/container-archive.ts): the daemon reads and writes no
+ * path of its own host for a copy, the client packs and unpacks its side, as docker's CLI does.
+ */
 export function archiveRoutes(r: Router, engine: LocalEngine): void {
   const statHeader = (stat: object) => Buffer.from(JSON.stringify(stat)).toString('base64');
-  const get = (statOnly: boolean) => async (ex: Exchange) => {
-    const file = requiredPath(ex);
-    const { archiveFromContainer } = await import('../../engine/container-copy.ts');
-    await archiveFromContainer(
-      engine.containers,
-      ex.params.id!,
-      file,
-      async (stat, tar) => {
-        ex.res.setHeader('X-Docker-Container-Path-Stat', statHeader(stat));
-        if (!tar) return ex.noContent(200);
-        ex.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-        await pipeline(tar, ex.res);
-      },
-      { statOnly },
-    );
-  };
-  r.add('HEAD', '/containers/:id/archive', get(true));
-  r.add('GET', '/containers/:id/archive', get(false));
+  r.add('HEAD', '/containers/:id/archive', async (ex) => {
+    const { statContainerPath } = await import('../../engine/container-archive.ts');
+    const stat = await statContainerPath(engine.containers, ex.params.id!, requiredPath(ex));
+    ex.res.setHeader('X-Docker-Container-Path-Stat', statHeader(stat));
+    ex.noContent(200);
+  });
+  r.add('GET', '/containers/:id/archive', async (ex) => {
+    const { archiveFromContainer } = await import('../../engine/container-archive.ts');
+    await archiveFromContainer(engine.containers, ex.params.id!, requiredPath(ex), async (stat, tar) => {
+      ex.res.setHeader('X-Docker-Container-Path-Stat', statHeader(stat));
+      ex.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      await pipeline(tar, ex.res);
+    });
+  });
   r.add('PUT', '/containers/:id/archive', async (ex) => {
     const dir = requiredPath(ex);
-    const { extractIntoContainer } = await import('../../engine/container-copy.ts');
-    await extractIntoContainer(engine.containers, ex.params.id!, dir, ex.bodyStream());
+    const { extractIntoContainer } = await import('../../engine/container-archive.ts');
+    await extractIntoContainer(engine.containers, ex.params.id!, dir, ex.bodyStream() as Readable, {
+      noOverwriteDirNonDir: flag(ex, 'noOverwriteDirNonDir'),
+      copyUIDGID: flag(ex, 'copyUIDGID'),
+    });
     ex.noContent(200);
   });
 }
@@ -37,4 +41,10 @@ function requiredPath(ex: Exchange): string {
   const p = ex.query.get('path');
   if (!p) throw new InvalidArgumentError('path must be given: the path inside the container');
   return p;
+}
+
+/** docker's boolean query values: 1/true/True, anything else (or absent) false. */
+function flag(ex: Exchange, name: string): boolean {
+  const v = ex.query.get(name);
+  return v === '1' || v?.toLowerCase() === 'true';
 }

@@ -25,19 +25,6 @@ export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void
     async (ex) => ex.json200(await c.stats((await readBody(ex, s.ContainerStats)).ids)),
   );
   api.add(
-    {
-      method: 'POST',
-      path: `${P}/copy`,
-      summary: 'Copy files between a container and a host path',
-      body: s.ContainerCopy,
-    },
-    async (ex) => {
-      const { src, dest, ...opts } = await readBody(ex, s.ContainerCopy);
-      await c.copy(src, dest, opts);
-      ex.noContent();
-    },
-  );
-  api.add(
     { method: 'GET', path: `${P}/:ref`, summary: 'One container record', query: s.ContainerGetQuery },
     (ex) => {
       const q = readQuery(ex, s.ContainerGetQuery);

@@ -115,12 +115,6 @@ export const ContainerRestart = z.strictObject({ timeoutSeconds: int.min(-1).opt
 export const ContainerRename = z.strictObject({ name: z.string().min(1) });
 export const ContainerTop = z.strictObject({ psArgs: z.array(z.string()) });
 export const ContainerStats = z.strictObject({ ids: z.array(z.string().min(1)) });
-export const ContainerCopy = z.strictObject({
-  src: z.string().min(1),
-  dest: z.string().min(1),
-  archive: z.boolean(),
-  followLink: z.boolean(),
-});
 export const ContainerGetQuery = z.strictObject({ require: z.literal('running').optional() });
 export const ContainerRemoveQuery = z.strictObject({ force: flag.optional(), volumes: flag.optional() });
 /** Times as docker's API takes them: Unix seconds with an optional fraction (nanoseconds). */

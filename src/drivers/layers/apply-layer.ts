@@ -6,7 +6,7 @@ import { HyperboxError, InternalError, InvalidArgumentError } from '../../core/e
 import { classifyWhiteout, entryComponents, escapes } from '../../core/image/layer-entry.ts';
 import { assertNoSymlinkBetween, resolveDirInRoot } from './scoped-path.ts';
 import { makeNodes, type NodeSpec, setXattrs, type XattrSpec } from './special-files.ts';
-import { feedExtractor } from './tar-feed.ts';
+import { type EntryMeta, feedExtractor, type TarEntry } from './tar-feed.ts';
 
 /**
  * Unpacks one uncompressed layer tarball into `root` (an empty, private directory) as an overlayfs lower layer:
@@ -33,19 +33,6 @@ export interface ApplyResult {
 /** Attributes a layer may carry. Others (trusted.overlay.* above all) would change how overlayfs reads the layer. */
 function allowedXattr(name: string): boolean {
   return name.startsWith('user.') || name === 'security.capability';
-}
-
-/** A tar entry as tar-stream's extractor yields it. */
-interface Entry extends AsyncIterable<unknown> {
-  header: Header;
-  resume(): unknown;
-}
-
-interface Meta {
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: Date;
 }
 
 export async function applyLayer(tar: Readable, root: string, opts: ApplyOptions): Promise<ApplyResult> {
@@ -76,9 +63,9 @@ class Unpacker {
   readonly #opts: ApplyOptions;
   size = 0;
   // Deferred work, keyed by host path so that a replaced path drops it.
-  readonly #nodes = new Map<string, NodeSpec & Meta>();
+  readonly #nodes = new Map<string, NodeSpec & EntryMeta>();
   readonly #xattrs = new Map<string, XattrSpec[]>();
-  readonly #dirs = new Map<string, Meta>();
+  readonly #dirs = new Map<string, EntryMeta>();
   readonly #opaque = new Set<string>();
 
   constructor(root: string, opts: ApplyOptions) {
@@ -86,7 +73,7 @@ class Unpacker {
     this.#opts = opts;
   }
 
-  async entry(entry: Entry): Promise<void> {
+  async entry(entry: TarEntry): Promise<void> {
     const h = entry.header;
     try {
       await this.#entry(entry, h);
@@ -99,11 +86,11 @@ class Unpacker {
     }
   }
 
-  async #entry(entry: Entry, h: Header): Promise<void> {
+  async #entry(entry: TarEntry, h: Header): Promise<void> {
     const label = this.#opts.label;
     const components = entryComponents(h.name, label);
     const type = h.type ?? 'file';
-    const meta: Meta = {
+    const meta: EntryMeta = {
       mode: (h.mode ?? 0o644) & 0o7777,
       uid: h.uid ?? 0,
       gid: h.gid ?? 0,
@@ -218,7 +205,7 @@ class Unpacker {
     await fs.rm(p, { recursive: true, force: true });
   }
 
-  async #writeFile(entry: Entry, target: string, meta: Meta): Promise<void> {
+  async #writeFile(entry: TarEntry, target: string, meta: EntryMeta): Promise<void> {
     // 'wx' = O_CREAT|O_EXCL: never opens through a symbolic link, never writes an existing file.
     const fh = await fs.open(target, 'wx', 0o600);
     try {

@@ -10,7 +10,9 @@ const MAX_SYMLINKS = 40;
  * starts again at `root` and ".." stops at `root`, so no lookup can leave it (the idea of Go's securejoin).
  * Every returned component was lstat'ed as a real directory, so a caller that then creates, replaces or links the
  * final component (which is never followed) stays inside `root`, provided nobody else writes the tree meanwhile;
- * layers are unpacked into private temporary directories, so nobody does.
+ * layers are unpacked into private temporary directories, so nobody does. That is its only use: it resolves in user
+ * space and then hands out a path that is opened by name, which a tree someone else writes (a container's, a
+ * volume) can race. Anything reaching into a container's tree goes through drivers/rootfs/ instead.
  */
 export async function resolveDirInRoot(
   root: string,

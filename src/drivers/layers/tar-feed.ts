@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Extract } from 'tar-stream';
+import type { Extract, Header } from 'tar-stream';
 
 /**
  * Pipes a Node stream into tar-stream's extractor (a streamx stream, which Node's typings do not accept as a
@@ -18,4 +18,17 @@ export function feedExtractor(source: Readable, ex: Extract): Promise<void> {
     ex.on('finish', resolve);
     source.pipe(ex as unknown as NodeJS.WritableStream);
   });
+}
+
+/** A tar entry as tar-stream's extractor yields it, and what the unpackers keep of its header until the end. */
+export interface TarEntry extends AsyncIterable<unknown> {
+  header: Header;
+  resume(): unknown;
+}
+
+export interface EntryMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: Date;
 }
