@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import { asHyperboxError, type ErrorCode } from '../core/errors.ts';
+import { asDiskFullError, type DiskFullContext } from '../core/disk-full.ts';
+import { asHyperboxError, type ErrorCode, type HyperboxError } from '../core/errors.ts';
 
 /**
  * The server's one translation of error codes into HTTP statuses (the CLI's twin is cli/exit-codes.ts). docker's
@@ -35,8 +36,8 @@ export function httpStatusFor(code: ErrorCode): number {
  * JSON). docker's clients read `message`; hyperbox's own client (client/errors.ts) rebuilds the same error class from
  * `code`, so that the CLI prints the same message and exits with the same status either way.
  */
-export function sendError(res: http.ServerResponse, err: unknown): void {
-  const e = asHyperboxError(err);
+export function sendError(res: http.ServerResponse, err: unknown, disk?: DiskFullContext): void {
+  const e = apiError(err, disk);
   const status = httpStatusFor(e.code);
   if (res.headersSent) {
     // A stream was already under way: the status is gone, end it so the client notices.
@@ -46,4 +47,9 @@ export function sendError(res: http.ServerResponse, err: unknown): void {
   const body = JSON.stringify({ message: e.message, code: e.code });
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** Any thrown value as the error a client is told: a full disk names its path under `disk` (the state root). */
+export function apiError(err: unknown, disk?: DiskFullContext): HyperboxError {
+  return asDiskFullError(err, disk) ?? asHyperboxError(err);
 }

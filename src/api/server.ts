@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import type { Layout } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
 import type { LocalEngine } from '../engine/engine.ts';
 import { dockerRouter } from './docker/router.ts';
@@ -26,6 +27,7 @@ export interface ApiServerOptions {
  */
 export function createApiServer(opts: ApiServerOptions): http.Server {
   const docker = dockerRouter(opts.engine);
+  const layout = opts.engine.containers.layout;
   addNativeRoutes(docker, opts.engine, { version: hyperboxVersion() });
   const common = { keepAliveTimeout: 30_000, requestTimeout: 0 };
   const server: http.Server = opts.tls
@@ -37,12 +39,12 @@ export function createApiServer(opts: ApiServerOptions): http.Server {
     socket.once('close', () => inFlight.delete(socket));
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    void dispatch(docker, new Exchange(req, res));
+    void dispatch(docker, new Exchange(req, res), layout);
   });
   // docker's attach and exec start ask to take the connection over (Connection: Upgrade, Upgrade: tcp).
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     socket.on('error', () => {});
-    void dispatch(docker, Exchange.forUpgrade(req, socket, head));
+    void dispatch(docker, Exchange.forUpgrade(req, socket, head), layout);
   });
   connections.set(server, inFlight);
   return server;
@@ -57,7 +59,7 @@ export function stopApiServer(server: http.Server): Promise<void> {
   return closed;
 }
 
-async function dispatch(router: Router, ex: Exchange): Promise<void> {
+async function dispatch(router: Router, ex: Exchange, layout: Layout): Promise<void> {
   ex.res.setHeader('Api-Version', API_VERSION);
   ex.res.setHeader('Ostype', 'linux');
   ex.res.setHeader('Server', serverHeader());
@@ -74,6 +76,6 @@ async function dispatch(router: Router, ex: Exchange): Promise<void> {
   } catch (err) {
     if (process.env.HYPERBOX_DEBUG)
       process.stderr.write(`${ex.req.method} ${ex.req.url}: ${(err as Error).stack}\n`);
-    sendError(ex.res, err);
+    sendError(ex.res, err, layout);
   }
 }

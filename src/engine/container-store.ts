@@ -124,7 +124,8 @@ export class ContainerStore {
   }
 
   delete(id: string): void {
-    this.#db.sql.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    // Through a transaction: on a full disk the store makes room before it writes.
+    this.#db.transaction(() => this.#db.sql.prepare('DELETE FROM containers WHERE id = ?').run(id));
   }
 }
 

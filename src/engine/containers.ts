@@ -108,6 +108,7 @@ export class ContainerService {
     const name = req.name
       ? validateName(req.name, 'container')
       : generateName((n) => this.store.nameTaken(n));
+    this.#d.db.space.requireRoom(`cannot create container ${name}`);
     const id = newId();
     const mounts = this.#withAnonymousVolumes(req.config.mounts, Object.keys(image.config.Volumes ?? {}));
     const config: ContainerConfig = {
@@ -174,6 +175,7 @@ export class ContainerService {
     if (!canTransition(rec.state.status, 'running')) {
       throw new ConflictError(`container ${rec.name} cannot be started: it is ${rec.state.status}`);
     }
+    this.#d.db.space.requireRoom(`cannot start container ${rec.name}`);
     this.#setBusy(rec.id, process.pid);
     const p = this.paths(rec.id);
     try {
@@ -223,12 +225,16 @@ export class ContainerService {
       await this.#teardown(rec).catch(() => {});
       const e = err instanceof HyperboxError ? err : undefined;
       const exitCode = e?.code === 'CommandNotFound' ? 127 : e?.code === 'CannotExecute' ? 126 : 128;
-      this.store.updateState(rec.id, (r) => ({
-        ...r.state,
-        exitCode,
-        error: err instanceof Error ? err.message : String(err),
-        busyPid: undefined,
-      }));
+      try {
+        this.store.updateState(rec.id, (r) => ({
+          ...r.state,
+          exitCode,
+          error: err instanceof Error ? err.message : String(err),
+          busyPid: undefined,
+        }));
+      } catch {
+        // Not recorded (the disk is full too): the start's own error is the one that counts.
+      }
       throw err;
     }
   }
@@ -705,6 +711,7 @@ export class ContainerService {
     mark('remove: torn down');
     fs.rmSync(this.paths(rec.id).dir, { recursive: true, force: true });
     this.store.delete(rec.id);
+    this.#d.db.space.settle();
     if (opts.volumes) {
       for (const m of rec.config.mounts) {
         if (m.type !== 'volume') continue;
@@ -923,7 +930,8 @@ export class ContainerService {
     );
   }
 
-  exec(ref: string, req: ExecRequest): Promise<ExecSession> {
+  async exec(ref: string, req: ExecRequest): Promise<ExecSession> {
+    this.#d.db.space.requireRoom(`cannot exec in container ${ref}`);
     return execInContainer(this, ref, req);
   }
 

@@ -174,6 +174,7 @@ export class VmService {
   // ---- create / remove -----------------------------------------------------------------------------------------
 
   async create(req: VmCreateRequest): Promise<VmRecord> {
+    this.#db.space.requireRoom(`cannot create VM ${req.config.name}`);
     const base =
       req.config.boot.kind === 'image' ? this.#requireImages().get(req.config.boot.image) : undefined;
     const mib = 1024 * 1024;
@@ -270,6 +271,7 @@ export class VmService {
     const rec = this.#db.transaction(() => {
       const r = this.#store.get(ref);
       requireMove(r.name, r.state.status, 'starting');
+      this.#db.space.requireRoom(`cannot start VM ${r.name}`);
       const state: VmState = {
         status: 'starting',
         busyPid: process.pid,
@@ -644,6 +646,7 @@ export class VmService {
       throw new InvalidArgumentError(
         `new disk size ${bytes} bytes is not larger than the current ${rec.config.diskBytes}: disks only grow`,
       );
+    this.#db.space.requireRoom(`cannot resize the disk of VM ${rec.name}`);
     const config: VmConfig = { ...rec.config, diskBytes: bytes };
     const res = this.#ledger().get(rec.id);
     // The larger reservation is taken first, in one transaction with the record: refused if the disk is short.
@@ -682,6 +685,7 @@ export class VmService {
     const exists = (await this.#qemuImg.info(disk)).snapshots.some((s) => s.name === name);
     if (action === 'create') {
       if (exists) throw new ConflictError(`VM ${rec.name} already has a snapshot named ${name}`);
+      this.#db.space.requireRoom(`cannot snapshot VM ${rec.name}`);
       await this.#qemuImg.snapshotCreate(disk, name);
     } else {
       if (!exists) throw new NotFoundError(`VM ${rec.name} has no snapshot named ${name}`);

@@ -7,8 +7,11 @@ import { findQemu, hostTscKhz } from '../drivers/qemu/host.ts';
 import { QemuImg } from '../drivers/qemu/qemu-img.ts';
 import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
+import { ReserveKeeper } from '../drivers/store/space-keeper.ts';
+import { SPACE_RESERVE_BYTES, SpaceReserve } from '../drivers/store/space-reserve.ts';
 import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
+import { diskUsage } from '../engine/disk-usage.ts';
 import type { LocalEngine } from '../engine/engine.ts';
 import { EventLog } from '../engine/events.ts';
 import { HostService } from '../engine/host-service.ts';
@@ -31,7 +34,8 @@ export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
   for (const dir of [layout.root, layout.runRoot, layout.exits, layout.tmp]) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
   }
-  const db = new Database(layout.db);
+  const reserve = new SpaceReserve({ file: layout.spaceReserve, bytes: SPACE_RESERVE_BYTES });
+  const db = new Database(layout.db, { space: new ReserveKeeper({ reserve, root: layout.root }) });
   let ledger: Ledger | undefined;
   const events = new EventLog(db);
   const images = new ImageService({ layout, db, events, registry: registryOptionsFrom(process.env) });
@@ -97,6 +101,16 @@ export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
     host: new HostService({ layout, ledger: getLedger, containers: () => containers.list() }),
     system: {
       reset: async () => ({ ...(await resetEngine(engine, layout)), rootRemoved: true }),
+      df: async () =>
+        diskUsage({
+          layout,
+          images: await images.list({ all: true }),
+          containers: containers.list(),
+          volumes: volumes.list(),
+          volumeUsers: (name) => volumes.usedBy(name).length,
+          free: reserve.free(),
+          reserve: { held: reserve.held(), size: reserve.bytes },
+        }),
     },
     close: () => db.close(),
   };

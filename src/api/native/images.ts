@@ -1,3 +1,4 @@
+import type { DiskFullContext } from '../../core/disk-full.ts';
 import type { LocalEngine } from '../../engine/engine.ts';
 import type { ProgressEvent } from '../../engine/image-pull.ts';
 import type { Exchange } from '../exchange.ts';
@@ -93,7 +94,9 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
     },
     async (ex) => {
       const { ref, ...opts } = await readBody(ex, s.ImagePull);
-      await transfer(ex, (onProgress, signal) => i.pull(ref, { ...opts, onProgress, signal }));
+      await transfer(ex, engine.containers.layout, (onProgress, signal) =>
+        i.pull(ref, { ...opts, onProgress, signal }),
+      );
     },
   );
   api.add(
@@ -106,7 +109,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
     },
     async (ex) => {
       const { ref, ...opts } = await readBody(ex, s.ImagePush);
-      await transfer(ex, (onProgress) => i.push(ref, { ...opts, onProgress }));
+      await transfer(ex, engine.containers.layout, (onProgress) => i.push(ref, { ...opts, onProgress }));
     },
   );
   api.add(
@@ -133,6 +136,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
 /** A pull or push with its progress as NDJSON; the client going away aborts a pull. */
 async function transfer(
   ex: Exchange,
+  disk: DiskFullContext,
   run: (onProgress: (e: ProgressEvent) => void, signal: AbortSignal) => Promise<unknown>,
 ): Promise<void> {
   const abort = new AbortController();
@@ -173,7 +177,7 @@ async function transfer(
     }
   }
   try {
-    await ndjson(ex, lines());
+    await ndjson(ex, lines(), disk);
   } finally {
     ex.req.socket.off('close', onClose);
   }
