@@ -4,11 +4,13 @@ import type net from 'node:net';
 import type { Layout } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
 import type { LocalEngine } from '../engine/engine.ts';
+import type { ReconcileGate } from '../engine/reconcile-gate.ts';
 import { dockerRouter } from './docker/router.ts';
 import { API_VERSION, hyperboxVersion, serverHeader } from './docker/version.ts';
 import { sendError } from './errors.ts';
 import { Exchange } from './exchange.ts';
 import { addNativeRoutes } from './native/router.ts';
+import { untilReconciled } from './reconcile-wait.ts';
 import type { Router } from './router.ts';
 
 /** docker's clients put the API version first (`/v1.47/containers/json`); the version is advisory here. */
@@ -18,6 +20,8 @@ export interface ApiServerOptions {
   engine: LocalEngine;
   /** Serve HTTPS that insists on a client certificate signed by `ca` (docker's --tlsverify). */
   tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  /** The start-up reconcile still running behind the answers: requests wait for what they touch (reconcile-wait.ts). */
+  gate?: ReconcileGate;
 }
 
 /**
@@ -28,6 +32,7 @@ export interface ApiServerOptions {
 export function createApiServer(opts: ApiServerOptions): http.Server {
   const docker = dockerRouter(opts.engine);
   const layout = opts.engine.containers.layout;
+  const { gate } = opts;
   addNativeRoutes(docker, opts.engine, { version: hyperboxVersion() });
   const common = { keepAliveTimeout: 30_000, requestTimeout: 0 };
   const server: http.Server = opts.tls
@@ -39,12 +44,12 @@ export function createApiServer(opts: ApiServerOptions): http.Server {
     socket.once('close', () => inFlight.delete(socket));
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    void dispatch(docker, new Exchange(req, res), layout);
+    void dispatch(docker, new Exchange(req, res), layout, gate);
   });
   // docker's attach and exec start ask to take the connection over (Connection: Upgrade, Upgrade: tcp).
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     socket.on('error', () => {});
-    void dispatch(docker, Exchange.forUpgrade(req, socket, head), layout);
+    void dispatch(docker, Exchange.forUpgrade(req, socket, head), layout, gate);
   });
   connections.set(server, inFlight);
   return server;
@@ -59,7 +64,12 @@ export function stopApiServer(server: http.Server): Promise<void> {
   return closed;
 }
 
-async function dispatch(router: Router, ex: Exchange, layout: Layout): Promise<void> {
+async function dispatch(
+  router: Router,
+  ex: Exchange,
+  layout: Layout,
+  gate: ReconcileGate | undefined,
+): Promise<void> {
   ex.res.setHeader('Api-Version', API_VERSION);
   ex.res.setHeader('Ostype', 'linux');
   ex.res.setHeader('Server', serverHeader());
@@ -71,6 +81,7 @@ async function dispatch(router: Router, ex: Exchange, layout: Layout): Promise<v
     const { handler, params } = router.match(ex.req.method ?? 'GET', path);
     ex.params = params;
     mark(`api: ${ex.req.method} ${path}`);
+    if (gate) await untilReconciled(gate, path, ex.query);
     await handler(ex);
     mark(`api: ${ex.req.method} ${path} handled`);
   } catch (err) {

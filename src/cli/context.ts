@@ -6,8 +6,11 @@ export interface CliContext {
   layout(): Layout;
   /** The daemon's when one answers (or --host / HYPERBOX_HOST names one), else in-process. */
   engine(): Promise<Engine>;
-  /** Always in-process: for the daemon itself and a monitor's exit command (`container cleanup`). */
-  localEngine(): Promise<LocalEngine>;
+  /**
+   * Always in-process: for the daemon itself and a monitor's exit command (`container cleanup`). Reconciled first,
+   * unless `reconcile: false` (the daemon reconciles behind its gate once it listens).
+   */
+  localEngine(opts?: { reconcile?: boolean }): Promise<LocalEngine>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   stdin: NodeJS.ReadStream;

@@ -49,10 +49,10 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       return engine!;
     },
-    localEngine: async () => {
+    localEngine: async (opts) => {
       if (!local) {
         const { createLocalEngine } = await import('../wiring/engine.ts');
-        local = await createLocalEngine(ctx.layout());
+        local = await createLocalEngine(ctx.layout(), opts);
       }
       return local;
     },

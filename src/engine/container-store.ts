@@ -90,6 +90,14 @@ export class ContainerStore {
     return rows.map(toRecord);
   }
 
+  /** Containers a process marked busy (starting, stopping, removing, cleaning up after an exit). */
+  markedBusy(): ContainerRecord[] {
+    const rows = this.#db.sql
+      .prepare(`SELECT * FROM containers WHERE json_extract(state, '$.busyPid') IS NOT NULL`)
+      .all() as unknown as Row[];
+    return rows.map(toRecord);
+  }
+
   nameTaken(name: string): boolean {
     return this.#db.sql.prepare('SELECT 1 FROM containers WHERE name = ?').get(name) !== undefined;
   }

@@ -539,19 +539,36 @@ export class VmService {
    * written and deleted in one transaction.)
    */
   async reconcile(): Promise<void> {
-    for (const rec of this.#store.all()) {
-      if (!isVmActive(rec.state.status)) continue;
-      // Busy in a live process, this one included: in the daemon, another request of ours is starting or stopping
-      // it right now (a CLI reconciles before it marks anything busy, so its own pid is never found here).
-      if (rec.state.busyPid !== undefined && processAliveQuick(rec.state.busyPid)) continue;
-      if (rec.state.status === 'starting' || rec.state.status === 'stopping') {
-        // The command working on it died: whatever QEMU it left is killed, the VM recorded as stopped.
-        if (rec.state.qemu) killIfSame(rec.state.qemu);
-        await this.#finalize(rec);
-        continue;
-      }
-      if (!isAlive(rec.state.qemu)) await this.#finalize(rec);
+    for (const rec of this.reconcileTargets()) await this.reconcileOne(rec.id);
+  }
+
+  /**
+   * The VMs a reconcile must look at: those that may have a QEMU. Busy in a live process, this one included, they
+   * are left to it: in the daemon, another request of ours is starting or stopping it right now (a CLI reconciles
+   * before it marks anything busy, so its own pid is never found here).
+   */
+  reconcileTargets(): VmRecord[] {
+    return this.#store
+      .all()
+      .filter(
+        (r) =>
+          isVmActive(r.state.status) &&
+          !(r.state.busyPid !== undefined && processAliveQuick(r.state.busyPid)),
+      );
+  }
+
+  /** One VM of `reconcileTargets`. */
+  async reconcileOne(id: string): Promise<void> {
+    const rec = this.#store.find(id);
+    if (!rec || !isVmActive(rec.state.status)) return;
+    if (rec.state.busyPid !== undefined && processAliveQuick(rec.state.busyPid)) return;
+    if (rec.state.status === 'starting' || rec.state.status === 'stopping') {
+      // The command working on it died: whatever QEMU it left is killed, the VM recorded as stopped.
+      if (rec.state.qemu) killIfSame(rec.state.qemu);
+      await this.#finalize(rec);
+      return;
     }
+    if (!isAlive(rec.state.qemu)) await this.#finalize(rec);
   }
 
   /** For a long-running engine: whether a running VM's QEMU is gone (killed, crashed, powered off by its guest). */

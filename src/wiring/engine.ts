@@ -18,6 +18,7 @@ import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images.ts';
 import type { Ledger } from '../engine/ledger.ts';
 import { NetworkService } from '../engine/networks.ts';
+import { reconcileEngine } from '../engine/reconcile.ts';
 import { resetEngine } from '../engine/reset.ts';
 import { VmImageService } from '../engine/vm-images.ts';
 import { VmService } from '../engine/vms.ts';
@@ -28,9 +29,13 @@ import { selfCommand } from './self.ts';
 
 /**
  * Builds the in-process engine on one state root: the only place that knows which driver implements which
- * interface. Reconciles before handing it out, so every command starts from the truth.
+ * interface. Reconciles before handing it out, so every command starts from the truth; the daemon, which answers
+ * first and reconciles behind its gate (engine/reconcile.ts), asks for `reconcile: false`.
  */
-export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
+export async function createLocalEngine(
+  layout: Layout,
+  opts: { reconcile?: boolean } = {},
+): Promise<LocalEngine> {
   for (const dir of [layout.root, layout.runRoot, layout.exits, layout.tmp]) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
   }
@@ -83,11 +88,6 @@ export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
     images: new VmImageService({ layout, db, qemuImg, events, inUse: (name) => vms.usingImage(name) }),
     onReserved: () => containers.confineToSharedCpus(),
   });
-  mark('engine: built');
-  await containers.reconcile();
-  await vms.reconcile();
-  await networks.reconcile((id) => containers.holdsNetwork(id) || vms.holdsNetwork(id));
-  mark('engine: reconciled');
   const engine: LocalEngine = {
     images,
     containers,
@@ -114,5 +114,10 @@ export async function createLocalEngine(layout: Layout): Promise<LocalEngine> {
     },
     close: () => db.close(),
   };
+  mark('engine: built');
+  if (opts.reconcile !== false) {
+    await reconcileEngine(engine);
+    mark('engine: reconciled');
+  }
   return engine;
 }

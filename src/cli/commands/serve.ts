@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { mark } from '../../core/trace.ts';
 import type { CliContext } from '../context.ts';
 
 interface ServeFlags {
@@ -18,7 +19,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /**
  * `hyperbox serve`: the daemon. docker's Engine API on `<run root>/hyperbox.sock` (and on TCP only with mutual TLS).
  * Containers run under their own monitors and outlive it: stopping or killing the daemon touches none of them, and
- * a new daemon re-adopts them (the engine reconciles when it is built).
+ * a new daemon re-adopts them: it listens at once and reconciles in the background (engine/reconcile.ts).
  */
 export function registerServeCommand(program: Command, ctx: CliContext): void {
   program
@@ -34,21 +35,35 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const tcp = tcpSettings(flags);
       const layout = ctx.layout();
       const socketPath = path.resolve(flags.socket ?? path.join(layout.runRoot, 'hyperbox.sock'));
-      const engine = await ctx.localEngine();
+      const engine = await ctx.localEngine({ reconcile: false });
       const { createApiServer, stopApiServer } = await import('../../api/server.ts');
       const { listenTcp, listenUnix, parseTcpAddress } = await import('../../api/listen.ts');
       const { watchExits, watchVms } = await import('../../engine/exit-watcher.ts');
-      const servers = [createApiServer({ engine })];
+      const { ReconcileGate } = await import('../../engine/reconcile-gate.ts');
+      const { reconcileEngine } = await import('../../engine/reconcile.ts');
+      // Listen first, reconcile behind the gate: what needs reconciling is marked pending before the first request
+      // can come, and a request waits only for what it touches (after a crash, reconciling everything first kept
+      // the socket silent for as long as it took).
+      const gate = new ReconcileGate();
+      const reconciled = reconcileEngine(engine, gate).then(
+        () => mark('serve: reconciled'),
+        (err: unknown) =>
+          ctx.stderr.write(
+            `hyperbox: reconcile at start failed (the next one runs within 15 s): ${String(err)}\n`,
+          ),
+      );
+      const servers = [createApiServer({ engine, gate })];
       await listenUnix(servers[0]!, socketPath);
+      mark('serve: listening');
       if (tcp) {
         for (const address of flags.host) {
-          const server = createApiServer({ engine, tls: tcp });
+          const server = createApiServer({ engine, tls: tcp, gate });
           servers.push(server);
           await listenTcp(server, parseTcpAddress(address));
         }
       }
-      const stopWatchingExits = watchExits(engine.containers, layout.exits);
-      const stopWatchingVms = watchVms(engine.vms);
+      const stopWatchingExits = watchExits(engine.containers, layout.exits, gate);
+      const stopWatchingVms = watchVms(engine.vms, gate);
       // One connection's failure must not take the daemon (and every client) down: log it and go on.
       process.on('uncaughtException', (err) => {
         ctx.stderr.write(`hyperbox: unexpected error (serving on): ${err.stack ?? String(err)}\n`);
@@ -62,6 +77,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         process.once('SIGINT', stop);
       });
       // Shut down the server only: containers keep running under their monitors.
+      await reconciled;
       stopWatchingExits();
       stopWatchingVms();
       await Promise.all(servers.map(stopApiServer));
