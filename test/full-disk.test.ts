@@ -11,10 +11,11 @@ import { type CliResult, HYPERBOX, litterOf, privilegedSkipReason, TestRoot } fr
  * the host — must still be freed: removals work, commands that need space say so (the path, what to free, exit
  * 125), reads go on, and nothing already stored changes. In-process first, then the docker CLI against a daemon.
  */
-const skip =
-  privilegedSkipReason() ??
+const skip = privilegedSkipReason();
+const dockerSkip =
+  skip ??
   (spawnSync('sh', ['-c', 'command -v docker']).status !== 0 ? 'the docker CLI is not installed' : undefined);
-if (skip) console.log(`# skipping full-disk tests: ${skip}`);
+if (dockerSkip) console.log(`# skipping full-disk tests: ${dockerSkip}`);
 
 const TMPFS_SIZE = '64m';
 /** A detached container's command: exits 6 once the filler says the disk is full. */
@@ -80,7 +81,19 @@ function stored(t: TestRoot, kind: 'container' | 'image' | 'volume', ref: string
   });
 }
 
-/** A TestRoot on its own tmpfs, and its clean-up: workloads removed, no litter, the tmpfs unmounted, even on failure. */
+/**
+ * For the suite it is called in: a TestRoot on its own tmpfs and a scratch directory, made before the tests and
+ * cleaned up after them (workloads removed, no litter, the tmpfs unmounted), even when a test failed.
+ */
+function onTmpfsRoot(): () => { t: TestRoot; scratch: string } {
+  let made: ReturnType<typeof tmpfsRoot> | undefined;
+  before(() => {
+    made = tmpfsRoot();
+  });
+  after(() => made?.cleanup());
+  return () => made!;
+}
+
 function tmpfsRoot(): { t: TestRoot; scratch: string; cleanup: () => void } {
   const t = new TestRoot({ transport: 'local' });
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'hbx-full-disk', t.root]);
@@ -102,15 +115,10 @@ function tmpfsRoot(): { t: TestRoot; scratch: string; cleanup: () => void } {
 }
 
 describe('a full disk under the state root', { skip }, () => {
-  let t: TestRoot;
-  let scratch: string;
-  let cleanup: () => void;
-  before(() => {
-    ({ t, scratch, cleanup } = tmpfsRoot());
-  });
-  after(() => cleanup());
+  const on = onTmpfsRoot();
 
   it('is freed by rm, rmi, volume rm and prune while every other command says what to free', () => {
+    const { t, scratch } = on();
     const root = t.root;
     t.importBusybox();
     t.ok(['tag', 'busybox:1', 'other:1']);
@@ -234,16 +242,11 @@ describe('a full disk under the state root', { skip }, () => {
   });
 });
 
-describe("a full disk under the daemon's state root", { skip }, () => {
-  let t: TestRoot;
-  let scratch: string;
-  let cleanup: () => void;
-  before(() => {
-    ({ t, scratch, cleanup } = tmpfsRoot());
-  });
-  after(() => cleanup());
+describe("a full disk under the daemon's state root", { skip: dockerSkip }, () => {
+  const on = onTmpfsRoot();
 
   it('through the daemon: docker rm, rmi and volume rm work on a full disk, docker create says what to free', async () => {
+    const { t, scratch } = on();
     const root = t.root;
     const socket = path.join(root, 'run', 'hyperbox.sock');
     const dockerConfig = fs.mkdtempSync(path.join(scratch, 'docker-config-'));

@@ -209,13 +209,7 @@ export class ContainerService {
       }
       const record = this.store.updateState(rec.id, (r) =>
         transition(r.name, r.state, 'running', {
-          pid,
-          monitorPid,
-          startedAt: Date.now(),
-          exitCode: 0,
-          oomKilled: false,
-          error: '',
-          busyPid: undefined,
+          ...runningNow(pid, monitorPid),
           restartCount: r.state.restartCount + (opts.restart ? 1 : 0),
         }),
       )!;
@@ -834,15 +828,7 @@ export class ContainerService {
     const adopted = this.store.updateState(rec.id, (r) =>
       r.state.status !== 'created'
         ? undefined
-        : transition(r.name, r.state, 'running', {
-            pid: state?.pid ?? 0,
-            monitorPid,
-            startedAt: Date.now(),
-            exitCode: 0,
-            oomKilled: false,
-            error: '',
-            busyPid: undefined,
-          }),
+        : transition(r.name, r.state, 'running', runningNow(state?.pid ?? 0, monitorPid)),
     );
     if (adopted?.state.status !== 'running') return false;
     this.#d.events.record('container', 'start', rec.id, { name: rec.name, image: rec.config.image });
@@ -1032,6 +1018,19 @@ export class ContainerService {
 }
 
 class TimeoutError extends Error {}
+
+/** The state fields of a run that begins now: its pids, a clean slate for the exit, no busy mark. */
+function runningNow(pid: number, monitorPid: number): Partial<ContainerState> {
+  return {
+    pid,
+    monitorPid,
+    startedAt: Date.now(),
+    exitCode: 0,
+    oomKilled: false,
+    error: '',
+    busyPid: undefined,
+  };
+}
 
 function shouldRestart(config: ContainerConfig, state: ContainerState): boolean {
   if (state.stoppedByUser) return false;
