@@ -41,20 +41,21 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const { watchExits, watchVms } = await import('../../engine/exit-watcher.ts');
       const { ReconcileGate } = await import('../../engine/reconcile-gate.ts');
       const { reconcileEngine } = await import('../../engine/reconcile.ts');
-      // Listen first, reconcile behind the gate: what needs reconciling is marked pending before the first request
-      // can come, and a request waits only for what it touches (after a crash, reconciling everything first kept
-      // the socket silent for as long as it took).
+      // Listen first, reconcile behind the gate, and a request waits only for what it touches (after a crash,
+      // reconciling everything first kept the socket silent for as long as it took).
       const gate = new ReconcileGate();
-      const reconciled = reconcileEngine(engine, gate).then(
+      const servers = [createApiServer({ engine, gate })];
+      await listenUnix(servers[0]!, socketPath);
+      mark('serve: listening');
+      // No await between the listen and this: what needs reconciling is marked pending (synchronously) before the
+      // first request is handled.
+      void reconcileEngine(engine, gate).then(
         () => mark('serve: reconciled'),
         (err: unknown) =>
           ctx.stderr.write(
             `hyperbox: reconcile at start failed (the next one runs within 15 s): ${String(err)}\n`,
           ),
       );
-      const servers = [createApiServer({ engine, gate })];
-      await listenUnix(servers[0]!, socketPath);
-      mark('serve: listening');
       if (tcp) {
         for (const address of flags.host) {
           const server = createApiServer({ engine, tls: tcp, gate });
@@ -76,8 +77,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
-      // Shut down the server only: containers keep running under their monitors.
-      await reconciled;
+      // Shut down the server only: containers keep running under their monitors (a reconcile still under way is cut
+      // short like any other work: the next engine finishes it).
       stopWatchingExits();
       stopWatchingVms();
       await Promise.all(servers.map(stopApiServer));
