@@ -106,9 +106,11 @@ function tmpfsRoot(): { t: TestRoot; scratch: string; cleanup: () => void } {
       if (ids.length) t.run(['rm', '-f', '-v', ...ids]);
       assert.deepEqual(litterOf(t.root), []);
     } finally {
-      spawnSync('umount', [t.root]);
-      fs.rmSync(t.root, { recursive: true, force: true });
       fs.rmSync(scratch, { recursive: true, force: true });
+      // A monitor that is still going away may hold the tmpfs for a moment: try again, then detach it.
+      for (let i = 0; i < 20 && spawnSync('umount', [t.root]).status !== 0; i++) spawnSync('sleep', ['0.1']);
+      spawnSync('umount', ['-l', t.root], { stdio: 'ignore' });
+      fs.rmSync(t.root, { recursive: true, force: true });
     }
   };
   return { t, scratch, cleanup };
