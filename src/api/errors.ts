@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { asDiskFullError, type DiskFullContext } from '../core/disk-full.ts';
 import {
   asHyperboxError,
   type ErrorCode,
@@ -36,24 +37,28 @@ export function httpStatusFor(code: ErrorCode): number {
   }
 }
 
+/** Where the daemon's state lives: never shown to a client, and named in a full disk's error. */
+export interface ErrorContext {
+  /** Roots whose paths a message must not show (the state and run roots). */
+  hostRoots?: readonly string[];
+  /** A full disk names its path under the state root. */
+  disk?: DiskFullContext;
+}
+
 /**
  * `{"message": ..., "code": ...}` with Content-Type exactly application/json (with a charset, docker's CLI prints raw
  * JSON). docker's clients read `message`; hyperbox's own client (client/errors.ts) rebuilds the same error class from
  * `code`, so that the CLI prints the same message and exits with the same status either way.
  */
-export function sendError(
-  res: http.ServerResponse,
-  err: unknown,
-  opts: { hostRoots?: readonly string[] } = {},
-): void {
-  const e = asApiError(err);
+export function sendError(res: http.ServerResponse, err: unknown, ctx: ErrorContext = {}): void {
+  const e = apiError(err, ctx.disk);
   const status = httpStatusFor(e.code);
   if (res.headersSent) {
     // A stream was already under way: the status is gone, end it so the client notices.
     res.destroy(e);
     return;
   }
-  const body = errorJson(e, opts.hostRoots ?? []);
+  const body = errorJson(e, ctx);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -79,10 +84,13 @@ const NOT_FOUND = new Set(['ENOENT']);
 const BAD_PATH = new Set(['ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'EISDIR', 'EINVAL']);
 
 /**
- * The error as the API answers it: ours as they are; a raw system error that reached the edge unclassified is
- * 404 (no such file) or 400 (a path the kernel refuses), not a 500 — its message is scrubbed like any other.
+ * The error as the API answers it: a full disk as core/disk-full.ts says it (507, what to free); ours as they are;
+ * a raw system error that reached the edge unclassified is 404 (no such file) or 400 (a path the kernel refuses),
+ * not a 500. Its message is scrubbed like any other.
  */
-function asApiError(err: unknown): HyperboxError {
+export function apiError(err: unknown, disk?: DiskFullContext): HyperboxError {
+  const full = asDiskFullError(err, disk);
+  if (full) return full;
   if (err instanceof Error && !(err instanceof HyperboxError)) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (NOT_FOUND.has(code)) return new NotFoundError(err.message, { cause: err });
@@ -95,7 +103,7 @@ function asApiError(err: unknown): HyperboxError {
  * The error body, also what a stream already under way carries in its last message (e.g. a log's stream 3), with
  * its message scrubbed of host paths.
  */
-export function errorJson(err: unknown, hostRoots: readonly string[] = []): string {
-  const e = asApiError(err);
-  return JSON.stringify({ message: scrubHostPaths(e.message, hostRoots), code: e.code });
+export function errorJson(err: unknown, ctx: ErrorContext = {}): string {
+  const e = apiError(err, ctx.disk);
+  return JSON.stringify({ message: scrubHostPaths(e.message, ctx.hostRoots ?? []), code: e.code });
 }

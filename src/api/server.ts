@@ -4,11 +4,13 @@ import type net from 'node:net';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { mark } from '../core/trace.ts';
 import type { LocalEngine } from '../engine/engine.ts';
+import type { ReconcileGate } from '../engine/reconcile-gate.ts';
 import { dockerRouter } from './docker/router.ts';
 import { API_VERSION, hyperboxVersion, serverHeader } from './docker/version.ts';
-import { sendError } from './errors.ts';
+import { type ErrorContext, sendError } from './errors.ts';
 import { type BodyTimeouts, Exchange } from './exchange.ts';
 import { addNativeRoutes } from './native/router.ts';
+import { untilReconciled } from './reconcile-wait.ts';
 import type { Router } from './router.ts';
 
 /** docker's clients put the API version first (`/v1.47/containers/json`); the version is advisory here. */
@@ -20,6 +22,8 @@ export interface ApiServerOptions {
   tls?: { ca: Buffer; cert: Buffer; key: Buffer };
   /** For bodies read whole; BODY_TIMEOUTS by default (tests shorten them). */
   bodyTimeouts?: BodyTimeouts;
+  /** The start-up reconcile still running behind the answers: requests wait for what they touch (reconcile-wait.ts). */
+  gate?: ReconcileGate;
 }
 
 /**
@@ -37,7 +41,8 @@ export function createApiServer(opts: ApiServerOptions): http.Server {
   const send: Dispatch = {
     router: docker,
     // Error messages never show where the state lives on the host (ENOENT and the like name the file).
-    hostRoots: [layout.root, layout.runRoot],
+    errors: { hostRoots: [layout.root, layout.runRoot], disk: layout },
+    gate: opts.gate,
   };
   const timeouts = opts.bodyTimeouts ? { bodyTimeouts: opts.bodyTimeouts } : {};
   const server: http.Server = opts.tls
@@ -71,7 +76,9 @@ export function stopApiServer(server: http.Server): Promise<void> {
 
 interface Dispatch {
   router: Router;
-  hostRoots: string[];
+  errors: ErrorContext;
+  /** The start-up reconcile still running behind the answers: requests wait for what they touch. */
+  gate: ReconcileGate | undefined;
 }
 
 async function dispatch(d: Dispatch, ex: Exchange): Promise<void> {
@@ -88,11 +95,12 @@ async function dispatch(d: Dispatch, ex: Exchange): Promise<void> {
     const { handler, params } = d.router.match(ex.req.method ?? 'GET', path);
     ex.params = params;
     mark(`api: ${ex.req.method} ${path}`);
+    if (d.gate) await untilReconciled(d.gate, path, ex.query);
     await handler(ex);
     mark(`api: ${ex.req.method} ${path} handled`);
   } catch (err) {
     if (process.env.HYPERBOX_DEBUG)
       process.stderr.write(`${ex.req.method} ${ex.req.url}: ${(err as Error).stack}\n`);
-    sendError(ex.res, err, { hostRoots: d.hostRoots });
+    sendError(ex.res, err, d.errors);
   }
 }

@@ -9,7 +9,8 @@ export interface CliContext {
   engine(): Promise<Engine>;
   /**
    * Always in-process: for the daemon itself and a monitor's exit command (`container cleanup`); built on first
-   * use, with `opts` then (`serve` builds the daemon's).
+   * use, with `opts` then (`serve` builds the daemon's). Reconciled first, unless `reconcile: false` (the daemon
+   * reconciles behind its gate once it listens).
    */
   localEngine(opts?: LocalEngineOptions): Promise<LocalEngine>;
   stdout: NodeJS.WriteStream;

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { asDiskFullError } from '../core/disk-full.ts';
 import { asHyperboxError } from '../core/errors.ts';
 import { layoutFor } from '../core/paths.ts';
 import { mark } from '../core/trace.ts';
@@ -108,9 +109,13 @@ export async function runCli(argv: string[]): Promise<number> {
       );
       return EXIT_ENGINE;
     }
-    const e = asHyperboxError(err);
+    const e = asDiskFullError(err, ctx.layout()) ?? asHyperboxError(err);
     process.stderr.write(`hyperbox: ${e.message}\n`);
-    if (process.env.HYPERBOX_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
+    if (process.env.HYPERBOX_DEBUG) {
+      // The error as thrown, not as translated: where it came from is the point of debugging.
+      const stack = err instanceof Error && err !== e ? err.stack : e.stack;
+      if (stack) process.stderr.write(`${stack}\n`);
+    }
     return exitCodeFor(e.code, context);
   } finally {
     mark('cli: done');

@@ -68,3 +68,14 @@ function readLine(ctx: CliContext, question: string, echo: boolean): Promise<str
     stdin.on('data', onData);
   });
 }
+
+/** One line from a terminal. */
+export function readAnswer(stdin: NodeJS.ReadStream): Promise<string> {
+  return new Promise((resolve) => {
+    stdin.setEncoding('utf8');
+    stdin.once('data', (d) => {
+      stdin.pause();
+      resolve(String(d));
+    });
+  });
+}

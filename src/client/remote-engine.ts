@@ -1,6 +1,7 @@
 import type { HostView } from '../core/host/host-view.ts';
 import type { PortBinding } from '../core/network/ports.ts';
 import type { NetworkInspect } from '../core/network/types.ts';
+import type { DiskUsage } from '../engine/disk-usage.ts';
 import type { Engine, EventEngine, NetworkEngine, SystemEngine, VolumeEngine } from '../engine/engine.ts';
 import type { EngineEvent, EventFilter } from '../engine/events.ts';
 import type { HostEngine } from '../engine/host-service.ts';
@@ -43,7 +44,10 @@ export class RemoteEngine implements Engine {
       report: (opts = {}) => api.json<HostView>('GET', '/hyperbox/v1/host', { query: { probe: opts.probe } }),
       plan: (req) => api.json<PlanReport>('POST', '/hyperbox/v1/plan', { json: req }),
     };
-    this.system = { reset: () => api.json('POST', '/hyperbox/v1/system/reset') };
+    this.system = {
+      reset: () => api.json('POST', '/hyperbox/v1/system/reset'),
+      df: () => api.json<DiskUsage>('GET', '/hyperbox/v1/system/df'),
+    };
   }
 
   close(): void {

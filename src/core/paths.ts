@@ -17,6 +17,7 @@ export interface Layout {
   readonly containers: string; // containers/<id>/{upper,work,merged,bundle,...}
   readonly volumes: string; // volumes/<name>/_data
   readonly tmp: string; // scratch space on the same file system as the store (renames are atomic)
+  readonly spaceReserve: string; // kept free for removals on a full disk (drivers/store/space-reserve.ts)
   /** runc's state root: kept under our run root so that we never see or touch other runc users' containers. */
   readonly runcRoot: string;
   readonly exits: string; // conmon exit files: <runRoot>/exits/<id>
@@ -40,6 +41,7 @@ export function layoutFor(rootOption?: string): Layout {
     containers: path.join(root, 'containers'),
     volumes: path.join(root, 'volumes'),
     tmp: path.join(root, 'tmp'),
+    spaceReserve: path.join(root, 'space-reserve'),
     runcRoot: path.join(runRoot, 'runc'),
     exits: path.join(runRoot, 'exits'),
     sockets: path.join(runRoot, 's'),

@@ -90,6 +90,14 @@ export class ContainerStore {
     return rows.map(toRecord);
   }
 
+  /** Containers a process marked busy (starting, stopping, removing, cleaning up after an exit). */
+  markedBusy(): ContainerRecord[] {
+    const rows = this.#db.sql
+      .prepare(`SELECT * FROM containers WHERE json_extract(state, '$.busyPid') IS NOT NULL`)
+      .all() as unknown as Row[];
+    return rows.map(toRecord);
+  }
+
   nameTaken(name: string): boolean {
     return this.#db.sql.prepare('SELECT 1 FROM containers WHERE name = ?').get(name) !== undefined;
   }
@@ -124,7 +132,8 @@ export class ContainerStore {
   }
 
   delete(id: string): void {
-    this.#db.sql.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    // Through a transaction: on a full disk the store makes room before it writes.
+    this.#db.transaction(() => this.#db.sql.prepare('DELETE FROM containers WHERE id = ?').run(id));
   }
 }
 

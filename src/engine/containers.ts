@@ -143,6 +143,7 @@ export class ContainerService {
     const name = req.name
       ? validateName(req.name, 'container')
       : generateName((n) => this.store.nameTaken(n));
+    this.#d.db.space.requireRoom(`cannot create container ${name}`);
     const id = newId();
     const mounts = this.#withAnonymousVolumes(req.config.mounts, Object.keys(image.config.Volumes ?? {}));
     const config: ContainerConfig = {
@@ -211,6 +212,7 @@ export class ContainerService {
     if (!canTransition(rec.state.status, 'running')) {
       throw new ConflictError(`container ${rec.name} cannot be started: it is ${rec.state.status}`);
     }
+    this.#d.db.space.requireRoom(`cannot start container ${rec.name}`);
     this.#setBusy(rec.id, process.pid);
     const p = this.paths(rec.id);
     try {
@@ -247,13 +249,7 @@ export class ContainerService {
       }
       const record = this.store.updateState(rec.id, (r) =>
         transition(r.name, r.state, 'running', {
-          pid,
-          monitorPid,
-          startedAt: Date.now(),
-          exitCode: 0,
-          oomKilled: false,
-          error: '',
-          busyPid: undefined,
+          ...runningNow(pid, monitorPid),
           restartCount: r.state.restartCount + (opts.restart ? 1 : 0),
         }),
       )!;
@@ -264,12 +260,16 @@ export class ContainerService {
       await this.#teardown(rec).catch(() => {});
       const e = err instanceof HyperboxError ? err : undefined;
       const exitCode = e?.code === 'CommandNotFound' ? 127 : e?.code === 'CannotExecute' ? 126 : 128;
-      this.store.updateState(rec.id, (r) => ({
-        ...r.state,
-        exitCode,
-        error: err instanceof Error ? err.message : String(err),
-        busyPid: undefined,
-      }));
+      try {
+        this.store.updateState(rec.id, (r) => ({
+          ...r.state,
+          exitCode,
+          error: err instanceof Error ? err.message : String(err),
+          busyPid: undefined,
+        }));
+      } catch {
+        // Not recorded (the disk is full too): the start's own error is the one that counts.
+      }
       throw err;
     }
   }
@@ -747,6 +747,7 @@ export class ContainerService {
     mark('remove: torn down');
     fs.rmSync(this.paths(rec.id).dir, { recursive: true, force: true });
     this.store.delete(rec.id);
+    this.#d.db.space.settle();
     if (opts.volumes) {
       for (const m of rec.config.mounts) {
         if (m.type !== 'volume') continue;
@@ -771,10 +772,6 @@ export class ContainerService {
     return removed;
   }
 
-  /**
-   * Brings records in line with reality after anything may have died: exits nobody recorded, monitors that died,
-   * removals cut short, root file systems left mounted. Cheap when all is well: one query and one mountinfo read.
-   */
   /** Whether a running container's monitor died without leaving an exit (cheap: a /proc read per container). */
   hasDeadMonitor(): boolean {
     return this.store
@@ -788,15 +785,46 @@ export class ContainerService {
       );
   }
 
+  /**
+   * Brings records in line with reality after anything may have died: exits nobody recorded, monitors that died,
+   * removals and starts cut short, root file systems left mounted. Cheap when all is well: two queries and one
+   * mountinfo read. The daemon runs the same steps one container at a time behind its reconcile gate.
+   */
   async reconcile(): Promise<void> {
-    for (const rec of this.store.unsettled()) {
-      // Busy in a live process, this one included: in the daemon, another request of ours is starting, stopping or
-      // removing it right now (a CLI reconciles before it marks anything busy, so its own pid is never stale here).
-      if (rec.state.busyPid && processAlive(rec.state.busyPid)) continue;
-      if (rec.state.status === 'removing') {
-        await this.remove(rec.id, { force: true }).catch(() => {});
-        continue;
-      }
+    for (const rec of this.reconcileTargets()) await this.reconcileOne(rec.id);
+    await this.reconcileStrays();
+  }
+
+  /**
+   * The records a reconcile must look at: those whose state says they may have processes or unfinished work, those
+   * a dead process left marked busy, and those whose root file system is mounted while they do not run. Busy in a
+   * live process, this one included, they are left to it: in the daemon, another request of ours is starting,
+   * stopping or removing it right now (a CLI reconciles before it marks anything busy, so its own pid is never
+   * stale here). With `restore` (a daemon starting, as dockerd's restore): --rm containers that do not run, too.
+   */
+  reconcileTargets(opts: { restore?: boolean } = {}): ContainerRecord[] {
+    const targets = new Map<string, ContainerRecord>();
+    for (const rec of [...this.store.unsettled(), ...this.store.markedBusy()]) targets.set(rec.id, rec);
+    if (opts.restore) {
+      for (const rec of this.store.all())
+        if (rec.config.autoRemove && !isActive(rec.state.status)) targets.set(rec.id, rec);
+    }
+    for (const id of this.#mountedRootfs().keys()) {
+      const rec = targets.has(id) ? undefined : this.store.find(id);
+      if (rec && !isActive(rec.state.status)) targets.set(id, rec);
+    }
+    return [...targets.values()].filter((r) => !(r.state.busyPid && processAlive(r.state.busyPid)));
+  }
+
+  /** One container of `reconcileTargets`. */
+  async reconcileOne(id: string, opts: { restore?: boolean } = {}): Promise<void> {
+    const rec = this.store.find(id);
+    if (!rec || (rec.state.busyPid && processAlive(rec.state.busyPid))) return;
+    if (rec.state.status === 'removing') {
+      await this.remove(rec.id, { force: true }).catch(() => {});
+      return;
+    }
+    if (isActive(rec.state.status)) {
       const monitorGone = rec.state.monitorPid !== 0 && !processAlive(rec.state.monitorPid, 'conmon');
       // Read after the liveness check: a monitor writes the exit file before it exits.
       const exit = await this.#readExit(rec);
@@ -812,22 +840,62 @@ export class ContainerService {
           error: 'the container monitor died',
         });
       }
+      return;
     }
+    // Not running, and a dead process's busy mark or a mounted root file system says some work was cut short.
+    const startCutShort = rec.state.busyPid !== undefined && rec.state.status === 'created';
+    if (startCutShort && (await this.#adoptStarted(rec))) return;
+    await this.#teardown(rec).catch(() => {});
+    this.store.updateState(rec.id, (r) => ({
+      ...r.state,
+      busyPid: undefined,
+      ...(startCutShort ? { error: `the start was cut short: process ${rec.state.busyPid} died` } : {}),
+    }));
+    // As dockerd: an --rm container whose start failed goes (and one whose exit's clean-up was cut short); at a
+    // daemon's start, every --rm container that does not run.
+    if (rec.config.autoRemove && (rec.state.busyPid !== undefined || opts.restore)) {
+      await this.remove(rec.id, { force: true, volumes: true }).catch(() => {});
+    }
+  }
+
+  /**
+   * A start cut short after its process began (runc started it, the record still says created): it is recorded
+   * running, as docker would show it — and, when it already ended (its exit file is there), exited with its code.
+   */
+  async #adoptStarted(rec: ContainerRecord): Promise<boolean> {
+    const exit = await this.#readExit(rec);
+    const state = exit ? undefined : await this.#d.runtime.state(rec.id).catch(() => undefined);
+    const monitorPid = monitorPidOf(this.paths(rec.id).bundle) ?? 0;
+    if (!exit && (state?.status !== 'running' || !processAlive(monitorPid, 'conmon'))) return false;
+    const adopted = this.store.updateState(rec.id, (r) =>
+      r.state.status !== 'created'
+        ? undefined
+        : transition(r.name, r.state, 'running', runningNow(state?.pid ?? 0, monitorPid)),
+    );
+    if (adopted?.state.status !== 'running') return false;
+    this.#d.events.record('container', 'start', rec.id, { name: rec.name, image: rec.config.image });
+    if (exit) await this.finalize(rec.id, exit);
+    return true;
+  }
+
+  /** Root file systems left mounted under the root by containers that have no record any more. */
+  async reconcileStrays(): Promise<void> {
+    for (const [id, mount] of this.#mountedRootfs()) {
+      if (this.store.find(id)) continue;
+      await unmount(mount).catch(() => {});
+      fs.rmSync(path.dirname(mount), { recursive: true, force: true });
+    }
+  }
+
+  /** Container id → its mounted root file system, from one mountinfo read. */
+  #mountedRootfs(): Map<string, string> {
     const prefix = `${this.#d.layout.containers}/`;
+    const out = new Map<string, string>();
     for (const mount of mountPoints()) {
-      if (!mount.startsWith(prefix) || !mount.endsWith('/rootfs')) continue;
-      const id = mount.slice(prefix.length, -'/rootfs'.length);
-      const rec = this.store.find(id);
-      if (rec && (isActive(rec.state.status) || (rec.state.busyPid && processAlive(rec.state.busyPid))))
-        continue;
-      if (rec) {
-        await this.#teardown(rec).catch(() => {});
-        this.store.updateState(rec.id, (r) => ({ ...r.state, busyPid: undefined }));
-      } else {
-        await unmount(mount).catch(() => {});
-        fs.rmSync(path.dirname(mount), { recursive: true, force: true });
-      }
+      if (mount.startsWith(prefix) && mount.endsWith('/rootfs'))
+        out.set(mount.slice(prefix.length, -'/rootfs'.length), mount);
     }
+    return out;
   }
 
   /** Containers configured on a network, running or not (docker refuses `network rm` while any exists). */
@@ -964,7 +1032,8 @@ export class ContainerService {
     );
   }
 
-  exec(ref: string, req: ExecRequest): Promise<ExecSession> {
+  async exec(ref: string, req: ExecRequest): Promise<ExecSession> {
+    this.#d.db.space.requireRoom(`cannot exec in container ${ref}`);
     return execInContainer(this, ref, req);
   }
 
@@ -993,6 +1062,19 @@ export class ContainerService {
 }
 
 class TimeoutError extends Error {}
+
+/** The state fields of a run that begins now: its pids, a clean slate for the exit, no busy mark. */
+function runningNow(pid: number, monitorPid: number): Partial<ContainerState> {
+  return {
+    pid,
+    monitorPid,
+    startedAt: Date.now(),
+    exitCode: 0,
+    oomKilled: false,
+    error: '',
+    busyPid: undefined,
+  };
+}
 
 function shouldRestart(config: ContainerConfig, state: ContainerState): boolean {
   if (state.stoppedByUser) return false;
@@ -1041,16 +1123,21 @@ export function processAlive(pid: number, comm?: string): boolean {
  * so that when `rm` or `stop` returns no process of the container is left.
  */
 async function waitMonitorGone(bundle: string): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(path.join(bundle, 'conmon.pid'), 'utf8').trim());
-  } catch {
-    return;
-  }
+  const pid = monitorPidOf(bundle);
+  if (pid === undefined) return;
   // The monitor waits for its exit command to finish: when we are that command, it cannot go before we do.
   if (pid === process.ppid) return;
   // It is not our child (it double-forks), so there is no exit to wait on: look often at first, when it usually goes.
   for (let i = 0; i < 140 && pid > 0 && processAlive(pid, 'conmon'); i++) await sleep(i < 40 ? 5 : 20);
+}
+
+/** The monitor's pid from the file conmon wrote in the bundle (-P); undefined without one. */
+function monitorPidOf(bundle: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(bundle, 'conmon.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
 }
 
 function isZombie(pid: number): boolean {

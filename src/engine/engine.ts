@@ -10,6 +10,7 @@ import type { LogChunk, LogsRequest } from './container-logs.ts';
 import type { ContainerStatsSample } from './container-stats.ts';
 import type { ContainerRecord } from './container-store.ts';
 import type { ContainerService, CreateRequest, StartOptions } from './containers.ts';
+import type { DiskUsage } from './disk-usage.ts';
 import type { EngineEvent, EventFilter, EventLog } from './events.ts';
 import type { HostEngine, HostService } from './host-service.ts';
 import type { PullOptions, PullResult } from './image-pull.ts';
@@ -205,6 +206,8 @@ export interface VmImageEngine {
 }
 
 export interface SystemEngine {
+  /** `system df`: what images, containers and volumes take under the state root, and what is free there. */
+  df(): Promise<DiskUsage>;
   /**
    * Removes every container, VM, network, volume and image. In-process, the state root goes too; the daemon keeps
    * its own (it still runs there).

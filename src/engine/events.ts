@@ -47,9 +47,12 @@ export class EventLog {
 
   record(type: EventType, action: string, actorId: string, attributes: Record<string, string> = {}): void {
     const timeNano = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
-    this.#db.sql
-      .prepare('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?, ?, ?, ?, ?)')
-      .run(timeNano, type, action, actorId, JSON.stringify(attributes));
+    // Through a transaction: the store makes room for it first when the disk is full (the events of a removal).
+    this.#db.transaction(() =>
+      this.#db.sql
+        .prepare('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?, ?, ?, ?, ?)')
+        .run(timeNano, type, action, actorId, JSON.stringify(attributes)),
+    );
     if (this.#listeners.size === 0) return;
     const event: EngineEvent = { type, action, actorId, attributes, timeNano };
     for (const listener of this.#listeners) {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { ContainerService } from './containers.ts';
+import type { ReconcileGate } from './reconcile-gate.ts';
 import type { VmService } from './vms.ts';
 
 /** How often a long-running engine (the daemon) reconciles in full (stray mounts, interrupted removals). */
@@ -13,14 +14,15 @@ const MONITOR_CHECK_EVERY_MS = 1_000;
  * is slow or failed; and reconciles now and then. Monitors' exit commands race with this harmlessly: an exit is
  * claimed once (ContainerService.finalize). Returns a stop function.
  */
-export function watchExits(containers: ContainerService, exitsDir: string): () => void {
+export function watchExits(containers: ContainerService, exitsDir: string, gate?: ReconcileGate): () => void {
   fs.mkdirSync(exitsDir, { recursive: true });
   const busy = new Set<string>();
   const record = (id: string) => {
     if (!/^[0-9a-f]{64}$/.test(id) || busy.has(id)) return;
     busy.add(id);
-    containers
-      .onExit(id)
+    // A container still pending in the start-up reconcile is that reconcile's to finish first.
+    (gate ? gate.waitObject('container', id) : Promise.resolve())
+      .then(() => containers.onExit(id))
       .catch(() => {})
       .finally(() => busy.delete(id));
   };
@@ -28,7 +30,11 @@ export function watchExits(containers: ContainerService, exitsDir: string): () =
     if (file) record(String(file));
   });
   watcher.on('error', () => {});
-  const reconcile = oneAtATime(() => containers.reconcile());
+  // Never beside the start-up reconcile: both would tear the same containers down at once.
+  const reconcile = oneAtATime(async () => {
+    await gate?.waitAll();
+    await containers.reconcile();
+  });
   const timer = setInterval(reconcile.run, RECONCILE_EVERY_MS);
   timer.unref();
   const monitors = setInterval(() => {
@@ -47,8 +53,11 @@ export function watchExits(containers: ContainerService, exitsDir: string): () =
  * guest that powered itself off), so that `vm ls` through the daemon shows it at once and the taps go. Returns a
  * stop function.
  */
-export function watchVms(vms: VmService): () => void {
-  const reconcile = oneAtATime(() => vms.reconcile());
+export function watchVms(vms: VmService, gate?: ReconcileGate): () => void {
+  const reconcile = oneAtATime(async () => {
+    await gate?.waitAll();
+    await vms.reconcile();
+  });
   const timer = setInterval(() => {
     if (!reconcile.running() && vms.hasDeadQemu()) reconcile.run();
   }, MONITOR_CHECK_EVERY_MS);

@@ -168,6 +168,7 @@ export class ImageService {
   async importRootfs(source: string, ref: string | undefined, opts: ImportOptions): Promise<{ id: Digest }> {
     const name = ref === undefined ? undefined : tagName(ref);
     const baseConfig = applyChanges({}, opts.changes); // refuse bad changes before reading anything
+    this.#db.space.requireRoom(`cannot import ${ref ?? source}`);
     const { content, layers } = await this.#stores();
     const input = await this.#importSource(source, opts.stdin);
     const layerBlob = await content.stage(input);
@@ -250,6 +251,7 @@ export class ImageService {
 
   /** Loads a docker-archive or OCI archive; returns familiar names, or the id of an untagged image. */
   async load(input: string | NodeJS.ReadableStream): Promise<string[]> {
+    this.#db.space.requireRoom('cannot load images');
     const { content, layers } = await this.#stores();
     const { StagedArchive } = await import('../drivers/content/archive-reader.ts');
     const stream =
@@ -468,6 +470,7 @@ export class ImageService {
   // ---------------------------------------------------------------- registries (image-pull.ts, image-push.ts)
 
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+    this.#db.space.requireRoom(`cannot pull ${ref}`);
     const { pullImage } = await import('./image-pull.ts');
     return pullImage(await this.#transferStore(opts), ref, opts);
   }
@@ -772,6 +775,7 @@ export class ImageService {
   async tag(source: string, target: string): Promise<void> {
     const { id } = this.#find(source);
     const name = tagName(target);
+    this.#db.space.requireRoom(`cannot tag ${target}`);
     this.#db.transaction(() => this.#setTag(name, id));
     this.#events.record('image', 'tag', id, { name: familiarName(name) });
   }
@@ -820,6 +824,7 @@ export class ImageService {
       reclaim.push(...this.#collectHidden(content, layers).reclaim);
     });
     for (const r of reclaim) await r();
+    this.#db.space.settle();
     for (const item of items) {
       if ('Untagged' in item) this.#events.record('image', 'untag', found.id, { name: item.Untagged });
       else this.#events.record('image', 'delete', item.Deleted, { name: item.Deleted });
@@ -856,6 +861,7 @@ export class ImageService {
       deleted.push(...hidden.deleted.map((id) => ({ Deleted: id })));
     });
     for (const r of reclaim) await r();
+    this.#db.space.settle();
     for (const item of deleted)
       if ('Deleted' in item) this.#events.record('image', 'delete', item.Deleted, {});
     this.#events.record('image', 'prune', '', { reclaimed: String(spaceReclaimed) });

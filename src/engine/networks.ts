@@ -161,6 +161,7 @@ export class NetworkService {
     if ((opts.driver ?? 'bridge') !== 'bridge') {
       throw new InvalidArgumentError(`network driver "${opts.driver}" is not supported: use bridge`);
     }
+    this.#db.space.requireRoom(`cannot create network ${opts.name}`);
     const options = opts.options ?? {};
     for (const k of Object.keys(options)) {
       if (!KNOWN_OPTS.has(k))

@@ -50,6 +50,7 @@ export class VmImageService {
       throw new InvalidArgumentError(`invalid image name "${name}": [a-zA-Z0-9_.-], up to 64`);
     if (!fs.existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
     if (this.find(name)) throw new AlreadyExistsError(`VM image ${name} already exists`);
+    this.#db.space.requireRoom(`cannot import VM image ${name}`);
     fs.mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
     const iso = isIso(file);
     const target = path.join(this.#dir, `${name}.${iso ? 'iso' : 'qcow2'}`);

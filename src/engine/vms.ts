@@ -174,6 +174,7 @@ export class VmService {
   // ---- create / remove -----------------------------------------------------------------------------------------
 
   async create(req: VmCreateRequest): Promise<VmRecord> {
+    this.#db.space.requireRoom(`cannot create VM ${req.config.name}`);
     const base =
       req.config.boot.kind === 'image' ? this.#requireImages().get(req.config.boot.image) : undefined;
     const mib = 1024 * 1024;
@@ -270,6 +271,7 @@ export class VmService {
     const rec = this.#db.transaction(() => {
       const r = this.#store.get(ref);
       requireMove(r.name, r.state.status, 'starting');
+      this.#db.space.requireRoom(`cannot start VM ${r.name}`);
       const state: VmState = {
         status: 'starting',
         busyPid: process.pid,
@@ -537,19 +539,36 @@ export class VmService {
    * written and deleted in one transaction.)
    */
   async reconcile(): Promise<void> {
-    for (const rec of this.#store.all()) {
-      if (!isVmActive(rec.state.status)) continue;
-      // Busy in a live process, this one included: in the daemon, another request of ours is starting or stopping
-      // it right now (a CLI reconciles before it marks anything busy, so its own pid is never found here).
-      if (rec.state.busyPid !== undefined && processAliveQuick(rec.state.busyPid)) continue;
-      if (rec.state.status === 'starting' || rec.state.status === 'stopping') {
-        // The command working on it died: whatever QEMU it left is killed, the VM recorded as stopped.
-        if (rec.state.qemu) killIfSame(rec.state.qemu);
-        await this.#finalize(rec);
-        continue;
-      }
-      if (!isAlive(rec.state.qemu)) await this.#finalize(rec);
+    for (const rec of this.reconcileTargets()) await this.reconcileOne(rec.id);
+  }
+
+  /**
+   * The VMs a reconcile must look at: those that may have a QEMU. Busy in a live process, this one included, they
+   * are left to it: in the daemon, another request of ours is starting or stopping it right now (a CLI reconciles
+   * before it marks anything busy, so its own pid is never found here).
+   */
+  reconcileTargets(): VmRecord[] {
+    return this.#store
+      .all()
+      .filter(
+        (r) =>
+          isVmActive(r.state.status) &&
+          !(r.state.busyPid !== undefined && processAliveQuick(r.state.busyPid)),
+      );
+  }
+
+  /** One VM of `reconcileTargets`. */
+  async reconcileOne(id: string): Promise<void> {
+    const rec = this.#store.find(id);
+    if (!rec || !isVmActive(rec.state.status)) return;
+    if (rec.state.busyPid !== undefined && processAliveQuick(rec.state.busyPid)) return;
+    if (rec.state.status === 'starting' || rec.state.status === 'stopping') {
+      // The command working on it died: whatever QEMU it left is killed, the VM recorded as stopped.
+      if (rec.state.qemu) killIfSame(rec.state.qemu);
+      await this.#finalize(rec);
+      return;
     }
+    if (!isAlive(rec.state.qemu)) await this.#finalize(rec);
   }
 
   /** For a long-running engine: whether a running VM's QEMU is gone (killed, crashed, powered off by its guest). */
@@ -644,6 +663,7 @@ export class VmService {
       throw new InvalidArgumentError(
         `new disk size ${bytes} bytes is not larger than the current ${rec.config.diskBytes}: disks only grow`,
       );
+    this.#db.space.requireRoom(`cannot resize the disk of VM ${rec.name}`);
     const config: VmConfig = { ...rec.config, diskBytes: bytes };
     const res = this.#ledger().get(rec.id);
     // The larger reservation is taken first, in one transaction with the record: refused if the disk is short.
@@ -682,6 +702,7 @@ export class VmService {
     const exists = (await this.#qemuImg.info(disk)).snapshots.some((s) => s.name === name);
     if (action === 'create') {
       if (exists) throw new ConflictError(`VM ${rec.name} already has a snapshot named ${name}`);
+      this.#db.space.requireRoom(`cannot snapshot VM ${rec.name}`);
       await this.#qemuImg.snapshotCreate(disk, name);
     } else {
       if (!exists) throw new NotFoundError(`VM ${rec.name} has no snapshot named ${name}`);

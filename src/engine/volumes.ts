@@ -62,6 +62,7 @@ export class VolumeService {
       }
       return this.#view(existing);
     }
+    this.#db.space.requireRoom(`cannot create volume ${name}`);
     fs.mkdirSync(this.#dataDir(name), { recursive: true, mode: 0o755 });
     this.#db.sql
       .prepare(
@@ -109,18 +110,22 @@ export class VolumeService {
   }
 
   remove(name: string, opts: { force?: boolean } = {}): void {
-    const row = this.#row(name);
-    if (!row) {
+    const found = this.#db.transaction(() => {
+      if (!this.#row(name)) return false;
+      const users = this.usedBy(name);
+      if (users.length > 0) {
+        throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+      }
+      // Forget it first: a crash after this leaves only a directory that `volume create` would reuse.
+      this.#db.sql.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+      return true;
+    });
+    if (!found) {
       if (opts.force) return;
       throw new NotFoundError(`no such volume: ${name}`);
     }
-    const users = this.usedBy(name);
-    if (users.length > 0) {
-      throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
-    }
-    // Forget it first: a crash after this leaves only a directory that `volume create` would reuse.
-    this.#db.sql.prepare('DELETE FROM volumes WHERE name = ?').run(name);
     fs.rmSync(path.join(this.#layout.volumes, name), { recursive: true, force: true });
+    this.#db.space.settle();
     this.#events.record('volume', 'destroy', name, {});
   }
 

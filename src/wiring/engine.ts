@@ -7,8 +7,11 @@ import { findQemu, hostTscKhz } from '../drivers/qemu/host.ts';
 import { QemuImg } from '../drivers/qemu/qemu-img.ts';
 import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
+import { ReserveKeeper } from '../drivers/store/space-keeper.ts';
+import { SPACE_RESERVE_BYTES, SpaceReserve } from '../drivers/store/space-reserve.ts';
 import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
+import { diskUsage } from '../engine/disk-usage.ts';
 import type { LocalEngine } from '../engine/engine.ts';
 import { readLogDefaults } from '../engine/engine-config.ts';
 import { EventLog } from '../engine/events.ts';
@@ -16,6 +19,7 @@ import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images.ts';
 import type { Ledger } from '../engine/ledger.ts';
 import { NetworkService } from '../engine/networks.ts';
+import { reconcileEngine } from '../engine/reconcile.ts';
 import { resetEngine } from '../engine/reset.ts';
 import { VmImageService } from '../engine/vm-images.ts';
 import { VmService } from '../engine/vms.ts';
@@ -26,18 +30,22 @@ import { logWriterPath, selfCommand } from './self.ts';
 
 /**
  * Builds the in-process engine on one state root: the only place that knows which driver implements which
- * interface. Reconciles before handing it out, so every command starts from the truth.
+ * interface. Reconciles before handing it out, so every command starts from the truth; the daemon, which answers
+ * first and reconciles behind its gate (engine/reconcile.ts), asks for `reconcile: false`.
  */
 export interface LocalEngineOptions {
   /** false for the daemon: registry transfers use only the credentials that come with them (see ImageService). */
   storedLogins?: boolean;
+  /** false for the daemon, which reconciles behind its gate once it listens (engine/reconcile.ts). */
+  reconcile?: boolean;
 }
 
 export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions = {}): Promise<LocalEngine> {
   for (const dir of [layout.root, layout.runRoot, layout.exits, layout.tmp]) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
   }
-  const db = new Database(layout.db);
+  const reserve = new SpaceReserve({ file: layout.spaceReserve, bytes: SPACE_RESERVE_BYTES });
+  const db = new Database(layout.db, { space: new ReserveKeeper({ reserve, root: layout.root }) });
   let ledger: Ledger | undefined;
   const events = new EventLog(db);
   const registry = {
@@ -91,11 +99,6 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
     images: new VmImageService({ layout, db, qemuImg, events, inUse: (name) => vms.usingImage(name) }),
     onReserved: () => containers.confineToSharedCpus(),
   });
-  mark('engine: built');
-  await containers.reconcile();
-  await vms.reconcile();
-  await networks.reconcile((id) => containers.holdsNetwork(id) || vms.holdsNetwork(id));
-  mark('engine: reconciled');
   const engine: LocalEngine = {
     images,
     containers,
@@ -109,8 +112,23 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
     host: new HostService({ layout, ledger: getLedger, containers: () => containers.list() }),
     system: {
       reset: async () => ({ ...(await resetEngine(engine, layout)), rootRemoved: true }),
+      df: async () =>
+        diskUsage({
+          layout,
+          images: await images.list({ all: true }),
+          containers: containers.list(),
+          volumes: volumes.list(),
+          volumeUsers: (name) => volumes.usedBy(name).length,
+          free: reserve.free(),
+          reserve: { held: reserve.held(), size: reserve.bytes },
+        }),
     },
     close: () => db.close(),
   };
+  mark('engine: built');
+  if (opts.reconcile !== false) {
+    await reconcileEngine(engine);
+    mark('engine: reconciled');
+  }
   return engine;
 }

@@ -1,10 +1,12 @@
 import type http from 'node:http';
+import type { DiskFullContext } from '../../core/disk-full.ts';
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
 import { parseImageFilters } from '../../core/image/list-filter.ts';
 import { formatReference, normalizeReference } from '../../core/image/reference.ts';
 import type { LocalEngine } from '../../engine/engine.ts';
 import type { ProgressEvent } from '../../engine/image-pull.ts';
 import type { ImageSummary } from '../../engine/images.ts';
+import { apiError } from '../errors.ts';
 import type { Router } from '../router.ts';
 import { asFlags, boolParam, parseFilters } from './filters.ts';
 import { registryAuthFrom } from './registry-auth.ts';
@@ -52,7 +54,7 @@ export function imageRoutes(r: Router, engine: LocalEngine): void {
             : `Status: Downloaded newer image for ${formatReference(target)}`,
       });
     } catch (err) {
-      inBandError(send, err);
+      inBandError(send, err, engine.containers.layout);
     }
     out.end();
   });
@@ -107,7 +109,7 @@ export function imageRoutes(r: Router, engine: LocalEngine): void {
       // docker's clients read the result from an `aux` message (and print none of it).
       send({ progressDetail: {}, aux: { Tag: target.tag ?? '', Digest: result.digest, Size: result.size } });
     } catch (err) {
-      inBandError(send, err);
+      inBandError(send, err, engine.containers.layout);
     }
     out.end();
   });
@@ -134,8 +136,8 @@ function progressLine(e: ProgressEvent): Record<string, unknown> {
 }
 
 /** Once the stream began the status is gone: docker's CLI fails on an in-band `errorDetail`. */
-function inBandError(send: (o: Record<string, unknown>) => void, err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
+function inBandError(send: (o: Record<string, unknown>) => void, err: unknown, disk: DiskFullContext): void {
+  const { message } = apiError(err, disk);
   send({ errorDetail: { message }, error: message });
 }
 

@@ -50,4 +50,12 @@ export function nativeHostRoutes(api: NativeApi, engine: LocalEngine): void {
     },
     async (ex) => ex.json200({ ...(await emptyEngine(engine)), rootRemoved: false }),
   );
+  api.add(
+    {
+      method: 'GET',
+      path: '/hyperbox/v1/system/df',
+      summary: 'What images, containers and volumes take under the state root, and what is free there',
+    },
+    async (ex) => ex.json200(await engine.system.df()),
+  );
 }

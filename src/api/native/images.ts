@@ -1,3 +1,4 @@
+import type { DiskFullContext } from '../../core/disk-full.ts';
 import type { LocalEngine } from '../../engine/engine.ts';
 import type { ProgressEvent } from '../../engine/image-pull.ts';
 import { registryAuthFrom } from '../docker/registry-auth.ts';
@@ -95,7 +96,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
     async (ex) => {
       const { ref, ...opts } = await readBody(ex, s.ImagePull);
       const credentials = registryAuthFrom(ex.req.headers['x-registry-auth']);
-      await transfer(ex, (onProgress, signal) =>
+      await transfer(ex, engine.containers.layout, (onProgress, signal) =>
         i.pull(ref, { ...opts, ...(credentials ? { credentials } : {}), onProgress, signal }),
       );
     },
@@ -111,7 +112,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
     async (ex) => {
       const { ref, ...opts } = await readBody(ex, s.ImagePush);
       const credentials = registryAuthFrom(ex.req.headers['x-registry-auth']);
-      await transfer(ex, (onProgress) =>
+      await transfer(ex, engine.containers.layout, (onProgress) =>
         i.push(ref, { ...opts, ...(credentials ? { credentials } : {}), onProgress }),
       );
     },
@@ -140,6 +141,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
 /** A pull or push with its progress as NDJSON; the client going away aborts a pull. */
 async function transfer(
   ex: Exchange,
+  disk: DiskFullContext,
   run: (onProgress: (e: ProgressEvent) => void, signal: AbortSignal) => Promise<unknown>,
 ): Promise<void> {
   const abort = new AbortController();
@@ -180,7 +182,7 @@ async function transfer(
     }
   }
   try {
-    await ndjson(ex, lines());
+    await ndjson(ex, lines(), disk);
   } finally {
     ex.req.socket.off('close', onClose);
   }

@@ -1,3 +1,5 @@
+import type { DiskFullContext } from '../../core/disk-full.ts';
+import { apiError } from '../errors.ts';
 import type { Exchange } from '../exchange.ts';
 
 /**
@@ -5,7 +7,11 @@ import type { Exchange } from '../exchange.ts';
  * that an error known at once (no such container) still gets its status; a later error ends the stream with a
  * last line `{"error": {"message", "code"}}`, which the client turns back into the same error.
  */
-export async function ndjson(ex: Exchange, values: AsyncIterable<unknown>): Promise<void> {
+export async function ndjson(
+  ex: Exchange,
+  values: AsyncIterable<unknown>,
+  disk?: DiskFullContext,
+): Promise<void> {
   const it = values[Symbol.asyncIterator]();
   let gone = false;
   const onClose = () => {
@@ -15,13 +21,18 @@ export async function ndjson(ex: Exchange, values: AsyncIterable<unknown>): Prom
   // A keep-alive socket serves many requests: the listener goes with this one, or they pile up on the socket.
   ex.req.socket.once('close', onClose);
   try {
-    await pump(ex, it, () => gone);
+    await pump(ex, it, () => gone, disk);
   } finally {
     ex.req.socket.off('close', onClose);
   }
 }
 
-async function pump(ex: Exchange, it: AsyncIterator<unknown>, gone: () => boolean): Promise<void> {
+async function pump(
+  ex: Exchange,
+  it: AsyncIterator<unknown>,
+  gone: () => boolean,
+  disk: DiskFullContext | undefined,
+): Promise<void> {
   let next = await it.next();
   const out = ex.startStream('application/x-ndjson');
   try {
@@ -30,10 +41,8 @@ async function pump(ex: Exchange, it: AsyncIterator<unknown>, gone: () => boolea
       next = await it.next();
     }
   } catch (err) {
-    const e = err as { message?: string; code?: string };
-    out.write(
-      `${JSON.stringify({ error: { message: e.message ?? String(err), code: e.code ?? 'Internal' } })}\n`,
-    );
+    const e = apiError(err, disk);
+    out.write(`${JSON.stringify({ error: { message: e.message, code: e.code } })}\n`);
   }
   out.end();
 }

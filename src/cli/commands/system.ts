@@ -16,7 +16,9 @@ import { readHostSummary } from '../../drivers/host/host-summary.ts';
 import { readLogDefaults } from '../../engine/engine-config.ts';
 import { installRoot, logWriterPath } from '../../wiring/self.ts';
 import type { CliContext } from '../context.ts';
+import { readAnswer } from '../prompt.ts';
 import { formatTable } from '../table.ts';
+import { registerSpaceCommands } from './system-space.ts';
 
 /**
  * `hyperbox system check`, `hyperbox info` (also `system info`) and `hyperbox version`: what the host offers and what
@@ -24,6 +26,7 @@ import { formatTable } from '../table.ts';
  */
 export function registerSystemCommands(program: Command, ctx: CliContext): void {
   const system = program.command('system').description('Manage hyperbox and inspect the host');
+  registerSpaceCommands(system, ctx);
 
   system
     .command('check')
@@ -255,15 +258,4 @@ function checkTable(report: PrerequisiteReport): string {
   const install = installCommand(report, 'all');
   if (install) out += `To install the missing packages: ${install}\n`;
   return out;
-}
-
-/** One line from a terminal. */
-function readAnswer(stdin: NodeJS.ReadStream): Promise<string> {
-  return new Promise((resolve) => {
-    stdin.setEncoding('utf8');
-    stdin.once('data', (d) => {
-      stdin.pause();
-      resolve(String(d));
-    });
-  });
 }

@@ -54,6 +54,7 @@ export class ConmonRuncRuntime implements OciRuntime {
     ]);
     const monitor = launchMonitor(this.#paths.conmon, conmonCreateArgs(this.#paths, opts), {
       cwd: opts.bundle,
+      exitDir: opts.exitDir,
     });
     const [message, first] = await Promise.all([
       monitor.sync.next(),

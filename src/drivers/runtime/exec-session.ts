@@ -39,7 +39,7 @@ export async function startExec(
       stdin: exec.stdin && attach,
       attach,
     }),
-    { cwd: dir, attachPipes: attach },
+    { cwd: dir, attachPipes: attach, exitDir: dir },
   );
   const fail = async (err: unknown): Promise<never> => {
     monitor.release();

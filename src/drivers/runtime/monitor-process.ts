@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { FailedPreconditionError } from '../../core/errors.ts';
+import { exitHeadroom } from './exit-headroom.ts';
 import { SyncPipeReader } from './sync-pipe.ts';
 
 /**
@@ -25,7 +26,12 @@ export interface MonitorLaunch {
 export function launchMonitor(
   conmon: string,
   args: string[],
-  opts: { cwd: string; attachPipes?: boolean },
+  opts: {
+    cwd: string;
+    attachPipes?: boolean;
+    /** Where conmon writes the exit file: the monitor holds room for it there (exit-headroom.ts). */
+    exitDir: string;
+  },
 ): MonitorLaunch {
   const extra = opts.attachPipes ? 3 : 1;
   const env: Record<string, string> = {
@@ -36,13 +42,26 @@ export function launchMonitor(
     env._OCI_STARTPIPE = '4';
     env._OCI_ATTACHPIPE = '5';
   }
-  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', ...Array<'pipe'>(extra).fill('pipe')];
-  const child = spawn(conmon, args, {
-    cwd: opts.cwd,
-    detached: true, // its own process group: a ^C at our terminal must not reach the container's monitor
-    env,
-    stdio,
-  });
+  const stdio: ('ignore' | 'pipe' | number)[] = [
+    'ignore',
+    'ignore',
+    'pipe',
+    ...Array<'pipe'>(extra).fill('pipe'),
+  ];
+  const headroom = exitHeadroom(opts.exitDir);
+  if (headroom !== undefined) stdio.push(headroom);
+  let child: ChildProcess;
+  try {
+    child = spawn(conmon, args, {
+      cwd: opts.cwd,
+      detached: true, // its own process group: a ^C at our terminal must not reach the container's monitor
+      env,
+      stdio,
+    });
+  } finally {
+    // The monitor has its own copy now (or none: it could not be started).
+    if (headroom !== undefined) closeSync(headroom);
+  }
   const stderrChunks: Buffer[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderrChunks.push(chunk));
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {

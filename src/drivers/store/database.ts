@@ -1,20 +1,38 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { findDiskFull } from '../../core/disk-full.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { type SpaceKeeper, UNCHECKED_SPACE } from './space-keeper.ts';
+
+/** SQLite's default; while space is short, a checkpoint every 32 pages keeps the WAL (and what it takes) small. */
+const WAL_AUTOCHECKPOINT_PAGES = 1000;
+const WAL_AUTOCHECKPOINT_PAGES_SHORT = 32;
 
 /**
  * The metadata store: one SQLite file under the root. WAL mode plus a busy timeout let several CLIs and the daemon
  * use it at once; every multi-statement change runs inside `transaction`, which takes the write lock up front
  * (BEGIN IMMEDIATE) so two writers queue instead of failing half-way.
+ *
+ * Before SQLite writes (the open makes the WAL's -shm index; each transaction adds WAL frames) it asks `space`,
+ * which gives back the state root's space reserve when the disk is nearly full: removals and the records of exits
+ * still commit on a full disk.
  */
 export class Database {
   readonly sql: DatabaseSync;
+  readonly file: string;
+  /** The state root's space policy; operations that add data ask it first (`space.requireRoom`). */
+  readonly space: SpaceKeeper;
+  #short = false;
 
-  constructor(file: string) {
+  constructor(file: string, opts: { space?: SpaceKeeper } = {}) {
+    this.file = file;
+    this.space = opts.space ?? UNCHECKED_SPACE;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
+    const short = this.space.beforeWrite();
     this.sql = new DatabaseSync(file, { timeout: 30_000 });
     this.sql.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+    this.#writeSparingly(short);
     this.migrate();
   }
 
@@ -28,24 +46,63 @@ export class Database {
         this.sql.exec('RELEASE hbx_nested');
         return result;
       } catch (err) {
-        this.sql.exec('ROLLBACK TO hbx_nested');
-        this.sql.exec('RELEASE hbx_nested');
+        this.#rollBack('ROLLBACK TO hbx_nested; RELEASE hbx_nested');
         throw err;
       }
     }
+    this.#writeSparingly(this.space.beforeWrite());
     this.sql.exec('BEGIN IMMEDIATE');
     try {
       const result = fn();
-      this.sql.exec('COMMIT');
+      this.#commit();
       return result;
     } catch (err) {
-      this.sql.exec('ROLLBACK');
+      this.#rollBack('ROLLBACK');
       throw err;
     }
   }
 
+  /**
+   * WAL frames are written at COMMIT. When they find no room (another process of this root took the space this one
+   * counted on), SQLite keeps the transaction open: the reserve goes and the COMMIT is tried once more.
+   */
+  #commit(): void {
+    try {
+      this.sql.exec('COMMIT');
+    } catch (err) {
+      if (!this.sql.isTransaction || !findDiskFull(err) || this.space.giveBack() === 0) throw err;
+      this.#writeSparingly(true);
+      this.sql.exec('COMMIT');
+    }
+  }
+
   close(): void {
-    if (this.sql.isOpen) this.sql.close();
+    if (!this.sql.isOpen) return;
+    this.sql.close();
+    // The last connection's close deleted the WAL and its index: the room they took may make the reserve whole.
+    this.space.settle();
+  }
+
+  /**
+   * After some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) SQLite has already rolled the whole transaction
+   * back: a ROLLBACK of ours would fail ("cannot rollback - no transaction is active") and hide the error that
+   * counts, which the caller rethrows.
+   */
+  #rollBack(statement: string): void {
+    if (!this.sql.isTransaction) return;
+    try {
+      this.sql.exec(statement);
+    } catch {
+      // The caller's error is the one to report.
+    }
+  }
+
+  #writeSparingly(short: boolean): void {
+    if (short === this.#short) return;
+    this.#short = short;
+    this.sql.exec(
+      `PRAGMA wal_autocheckpoint = ${short ? WAL_AUTOCHECKPOINT_PAGES_SHORT : WAL_AUTOCHECKPOINT_PAGES}`,
+    );
   }
 
   private migrate(): void {
