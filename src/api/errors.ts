@@ -64,15 +64,13 @@ export function sendError(res: http.ServerResponse, err: unknown, ctx: ErrorCont
 }
 
 /**
- * A message as a client may see it: no path of the daemon's host. A container's file reached through
- * `/proc/<pid>/root` is named by its path in the container; the state and run roots (and whatever lies below them)
- * become `<state root>`. The last line of defence: sources should not put such paths in messages at all.
+ * A message as a client may see it: the state and run roots (and whatever lies below them) become `<state root>`.
+ * The last line of defence: sources should not put such paths in messages at all. `/proc/<pid>/root/...` is not
+ * rewritten: the engine never reaches a container's files by such a path (drivers/rootfs), so one in a message
+ * is the user's own container path (`cp c:/proc/self/root ...`), which must come back as given.
  */
 export function scrubHostPaths(message: string, hostRoots: readonly string[]): string {
-  let out = message.replace(
-    /\/proc\/(?:\d+|self|thread-self)\/root(\/[^\s'"]*)?/g,
-    (_m, inside: string | undefined) => inside ?? '/',
-  );
+  let out = message;
   for (const root of [...hostRoots].sort((a, b) => b.length - a.length)) {
     if (root.length > 1) out = out.split(root).join('<state root>');
   }

@@ -16,7 +16,12 @@ describe('QEMU log complaints', () => {
     );
   });
 
+  it("takes the loaders' `qemu: ` lines too", () => {
+    assert.equal(complaintIn('qemu: invalid kernel header\n'), 'invalid kernel header');
+  });
+
   it('is nothing when QEMU said nothing but a signal ended it', () => {
+    assert.equal(complaintIn('Segmentation fault (core dumped)\n'), undefined);
     assert.equal(complaintIn('Killed\n'), undefined);
     assert.equal(
       complaintIn("qemu-system-x86_64: warning: TCG doesn't support requested feature\n"),

@@ -80,9 +80,9 @@ function readPidFile(file: string): number | undefined {
 }
 
 /**
- * The last error QEMU reported in its log, without its program-name prefix. Only QEMU's own lines count (its
- * error_report prefixes every one with the program's name): the waiter's shell writes a line of its own when QEMU
- * dies of a signal ("Killed" after our SIGKILL), which would hide the error that made us kill it.
+ * The last error QEMU reported in its log, without its program-name prefix (`qemu-system-x86_64: ` from
+ * error_report, `qemu: ` from the loaders). The waiter's shell writes a line of its own when QEMU dies of a signal
+ * ("Killed" after our SIGKILL): that is no complaint, and would hide the error that made us kill it.
  */
 export function lastComplaint(logFile: string, fromOffset = 0): string | undefined {
   let text = '';
@@ -94,12 +94,15 @@ export function lastComplaint(logFile: string, fromOffset = 0): string | undefin
   return complaintIn(text);
 }
 
+/** What dash prints for a foreground job a signal ended (strsignal's words), alone on its line. */
+const SHELL_SIGNAL_LINE =
+  /^(Killed|Terminated|Aborted|Hangup|Quit|Alarm clock|Bus error|Segmentation fault|Illegal instruction|Floating point exception|Trace\/breakpoint trap|User defined signal [12])( \(core dumped\))?$/;
+
 export function complaintIn(log: string): string | undefined {
   const lines = log
     .split('\n')
-    .filter((l) => /^qemu-system-\w+: /.test(l))
-    .map((l) => l.replace(/^qemu-system-\w+: /, '').trim())
-    .filter((l) => l !== '' && !l.startsWith('warning:'));
+    .map((l) => l.replace(/^qemu(-system-\w+)?: /, '').trim())
+    .filter((l) => l !== '' && !l.startsWith('warning:') && !SHELL_SIGNAL_LINE.test(l));
   return lines.at(-1);
 }
 
