@@ -331,12 +331,11 @@ int main(int argc, char **argv)
 			break;
 		if (r == 0)
 			break; /* conmon never came */
-		if (r < 0) {
-			if (stopping)
-				break;
+		/* Stopped (the monitor is known gone): take what the pipe still holds, then end. */
+		if (r < 0 && !stopping)
 			continue;
-		}
-		writer_seen = true;
+		if (r > 0)
+			writer_seen = true;
 		bool eof = false;
 		/* Drain what is there now. */
 		for (;;) {

@@ -117,6 +117,17 @@ export function logWritten(p: ContainerPaths): Promise<void> {
 }
 
 /**
+ * The end of a run's log, once its monitor is gone: the writer exits by itself when the monitor's end of the FIFO
+ * closes; one whose monitor never came (a start cut short by kill -9) would wait for it a minute, so after a short
+ * grace it is stopped, and takes what the pipe still holds first.
+ */
+export async function finishLog(p: ContainerPaths): Promise<void> {
+  await waitLogWriterGone(p.logWriterPid, 1000);
+  stopLogWriter(p.logWriterPid);
+  await waitLogWriterGone(p.logWriterPid);
+}
+
+/**
  * The container's log as output chunks: the driver's files read with bounded memory at any size (`tail` from the
  * end), filtered by time, formatted as docker does, and with `follow` what comes next until `stopped()`.
  */

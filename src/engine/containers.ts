@@ -30,6 +30,7 @@ import { type ExecRequest, execInContainer } from './container-exec.ts';
 import { type ContainerPaths, containerPaths, writeEtcFiles } from './container-files.ts';
 import {
   abortLog,
+  finishLog,
   type LogChunk,
   type LogsRequest,
   logFileOf,
@@ -428,7 +429,7 @@ export class ContainerService {
     // Independent: the overlay is our mount in the host's namespace, runc's state is its own.
     await Promise.all([
       // The log writer goes after the monitor, once it has written all the monitor handed it.
-      deleted.then(() => waitMonitorGone(p.bundle)).then(() => logWritten(p)),
+      deleted.then(() => waitMonitorGone(p.bundle)).then(() => finishLog(p)),
       deleted.then(() =>
         rec.config.networkMode === 'bridge' ? this.#d.networks.tearDown(rec.id) : undefined,
       ),

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { readLog } from './log-reader.ts';
-import { livingWriter, startLogWriter, waitLogWriterGone } from './log-writer.ts';
+import { livingWriter, startLogWriter, stopLogWriter, waitLogWriterGone } from './log-writer.ts';
 
 const top = path.resolve(import.meta.dirname, '..', '..', '..');
 const binary = path.join(top, 'dist', 'native', 'hbx-logwriter');
@@ -151,6 +151,45 @@ describe('the native log writer', () => {
     assert.equal(out[1]!.stream, 'stderr');
     assert.equal(out[1]!.line.toString(), 'done\n');
     assert.equal(out[1]!.time, 1_772_597_167_120_000_000n);
+  });
+
+  it('stopped, it writes what the pipe still holds, then ends (a monitor that is gone, or never came)', async () => {
+    const d = path.join(dir, String(n++));
+    fs.mkdirSync(d);
+    const file = path.join(d, 'container-json.log');
+    const pidFile = path.join(d, 'pid');
+    const opts = { file, format: 'json-file' as const, maxSize: 0, maxFile: 1, compress: false };
+    await startLogWriter(binary, {
+      ...opts,
+      fifo: path.join(d, 'fifo'),
+      errorFile: path.join(d, 'e'),
+      pidFile,
+    });
+    const fd = fs.openSync(path.join(d, 'fifo'), 'w');
+    fs.writeSync(fd, `${T} stdout F one\n${T} stdout F two\n`);
+    stopLogWriter(pidFile); // the FIFO is still open for writing: no end of file, only the signal
+    await waitLogWriterGone(pidFile);
+    fs.closeSync(fd);
+    assert.equal(livingWriter(pidFile), 0);
+    assert.deepEqual(
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).log),
+      ['one\n', 'two\n'],
+    );
+    // One that never saw a monitor ends at once too.
+    const idle = path.join(d, 'idle-pid');
+    await startLogWriter(binary, {
+      ...opts,
+      fifo: path.join(d, 'fifo2'),
+      errorFile: path.join(d, 'e2'),
+      pidFile: idle,
+    });
+    stopLogWriter(idle);
+    await waitLogWriterGone(idle, 2000);
+    assert.equal(livingWriter(idle), 0);
   });
 
   it('refuses to start without its FIFO directory, saying why', async () => {
