@@ -27,3 +27,12 @@ export function exitCodeFor(code: ErrorCode, context: 'run' | 'other'): number {
       return context === 'run' ? 125 : 1;
   }
 }
+
+/** Thrown by a command to end with a given status after it printed what it had to say (e.g. run's exit code). */
+export class ExitStatus extends Error {
+  readonly status: number;
+  constructor(status: number) {
+    super(`exit ${status}`);
+    this.status = status;
+  }
+}

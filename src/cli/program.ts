@@ -14,16 +14,7 @@ import { registerSystemCommands } from './commands/system.ts';
 import { registerVmCommands } from './commands/vms.ts';
 import { registerVolumeCommands } from './commands/volumes.ts';
 import type { CliContext } from './context.ts';
-import { EXIT_ENGINE, exitCodeFor } from './exit-codes.ts';
-
-/** Thrown by a command to end with a given status after it printed what it had to say (e.g. run's exit code). */
-export class ExitStatus extends Error {
-  readonly status: number;
-  constructor(status: number) {
-    super(`exit ${status}`);
-    this.status = status;
-  }
-}
+import { EXIT_ENGINE, ExitStatus, exitCodeFor } from './exit-codes.ts';
 
 export async function runCli(argv: string[]): Promise<number> {
   mark('cli: loaded');

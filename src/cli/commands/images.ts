@@ -3,7 +3,7 @@ import { FailedPreconditionError, HyperboxError } from '../../core/errors.ts';
 import { humanDuration, humanSize } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
 import type { CliContext } from '../context.ts';
-import { ExitStatus } from '../program.ts';
+import { ExitStatus } from '../exit-codes.ts';
 import { formatTable } from '../table.ts';
 import { renderTemplate } from '../template.ts';
 

@@ -4,7 +4,7 @@ import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
 import { formatPortLines } from '../../core/network/ports.ts';
 import type { CliContext } from '../context.ts';
-import { ExitStatus } from '../program.ts';
+import { ExitStatus } from '../exit-codes.ts';
 import { formatTable } from '../table.ts';
 import { renderTemplate } from '../template.ts';
 

@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { parseReference } from '../../core/image/reference.ts';
 import type { CliContext } from '../context.ts';
-import { EXIT_REGISTRY_COMMAND } from '../exit-codes.ts';
+import { EXIT_REGISTRY_COMMAND, ExitStatus } from '../exit-codes.ts';
 import { pullImage, pushImage } from '../image-transfer.ts';
-import { ExitStatus } from '../program.ts';
 import { readPassword, readSecretFromStdin, readUsername } from '../prompt.ts';
 
 /**

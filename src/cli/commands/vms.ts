@@ -7,7 +7,7 @@ import { parsePublish } from '../../core/network/ports.ts';
 import { parseCpuPinning, type VmBoot, type VmConfig, type VmMachine } from '../../core/vm/config.ts';
 import { vmInspectView, vmListRow } from '../../core/vm/views.ts';
 import type { CliContext } from '../context.ts';
-import { ExitStatus } from '../program.ts';
+import { ExitStatus } from '../exit-codes.ts';
 import { formatTable } from '../table.ts';
 import { renderTemplate } from '../template.ts';
 import { attachConsole, parseDetachKeys } from '../vm-console.ts';

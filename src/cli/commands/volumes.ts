@@ -3,7 +3,7 @@ import { parseLabels } from '../../core/container/parse.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { humanSize } from '../../core/human.ts';
 import type { CliContext } from '../context.ts';
-import { ExitStatus } from '../program.ts';
+import { ExitStatus } from '../exit-codes.ts';
 import { formatTable } from '../table.ts';
 import { renderTemplate } from '../template.ts';
 
