@@ -22,7 +22,7 @@ after(() => {
 });
 
 function addContainer(e: ImageEnv, imageId: string, id = '3f2a1b7c9d0e'.padEnd(64, '0')): string {
-  e.db.sql
+  e.db
     .prepare(
       "INSERT INTO containers (id, name, image_id, created_at, config, state) VALUES (?, ?, ?, 0, '{}', '{}')",
     )
@@ -221,7 +221,7 @@ describe('tag, remove, prune', () => {
     assert.ok(fs.existsSync(path.join(dirs[0]!, 'bin/busybox')));
     assert.deepEqual(await e.images.prune({ all: true }), { deleted: [], spaceReclaimed: 0 });
     assert.ok(fs.existsSync(dirs[0]!));
-    e.db.sql.prepare('DELETE FROM containers WHERE id = ?').run(cid);
+    e.db.prepare('DELETE FROM containers WHERE id = ?').run(cid);
     const gc = await e.images.gc();
     assert.deepEqual(gc.deleted, [id]);
     assert.ok(gc.spaceReclaimed > 0);

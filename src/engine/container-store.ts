@@ -29,7 +29,7 @@ export class ContainerStore {
 
   insert(rec: ContainerRecord): void {
     try {
-      this.#db.sql
+      this.#db
         .prepare(
           'INSERT INTO containers (id, name, image_id, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?)',
         )
@@ -56,12 +56,12 @@ export class ContainerStore {
   /** Looks up by exact name, exact id, then unique id prefix; undefined when nothing matches. */
   find(ref: string): ContainerRecord | undefined {
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
-    const byName = this.#db.sql.prepare('SELECT * FROM containers WHERE name = ? OR id = ?').get(name, ref) as
+    const byName = this.#db.prepare('SELECT * FROM containers WHERE name = ? OR id = ?').get(name, ref) as
       | Row
       | undefined;
     if (byName) return toRecord(byName);
     if (!/^[0-9a-f]+$/.test(ref)) return undefined;
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare('SELECT * FROM containers WHERE id LIKE ? LIMIT 2')
       .all(`${ref}%`) as unknown as Row[];
     if (rows.length > 1) throw new ConflictError(`multiple containers found with provided prefix: ${ref}`);
@@ -76,13 +76,13 @@ export class ContainerStore {
 
   all(): ContainerRecord[] {
     return (
-      this.#db.sql.prepare('SELECT * FROM containers ORDER BY created_at DESC').all() as unknown as Row[]
+      this.#db.prepare('SELECT * FROM containers ORDER BY created_at DESC').all() as unknown as Row[]
     ).map(toRecord);
   }
 
   /** Containers whose state says they may have processes or unfinished work: what reconcile must look at. */
   unsettled(): ContainerRecord[] {
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare(
         `SELECT * FROM containers WHERE json_extract(state, '$.status') IN ('running', 'paused', 'restarting', 'removing')`,
       )
@@ -92,14 +92,14 @@ export class ContainerStore {
 
   /** Containers a process marked busy (starting, stopping, removing, cleaning up after an exit). */
   markedBusy(): ContainerRecord[] {
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare(`SELECT * FROM containers WHERE json_extract(state, '$.busyPid') IS NOT NULL`)
       .all() as unknown as Row[];
     return rows.map(toRecord);
   }
 
   nameTaken(name: string): boolean {
-    return this.#db.sql.prepare('SELECT 1 FROM containers WHERE name = ?').get(name) !== undefined;
+    return this.#db.prepare('SELECT 1 FROM containers WHERE name = ?').get(name) !== undefined;
   }
 
   /**
@@ -111,19 +111,19 @@ export class ContainerStore {
     update: (rec: ContainerRecord) => ContainerState | undefined,
   ): ContainerRecord | undefined {
     return this.#db.transaction(() => {
-      const row = this.#db.sql.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
+      const row = this.#db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
       if (!row) return undefined;
       const rec = toRecord(row);
       const next = update(rec);
       if (!next) return rec;
-      this.#db.sql.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(next), id);
+      this.#db.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(next), id);
       return { ...rec, state: next };
     });
   }
 
   rename(id: string, name: string): void {
     try {
-      this.#db.sql.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+      this.#db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
     } catch (err) {
       if (String(err).includes('UNIQUE'))
         throw new ConflictError(`the name "${name}" is already in use`, { cause: err });
@@ -133,7 +133,7 @@ export class ContainerStore {
 
   delete(id: string): void {
     // Through a transaction: on a full disk the store makes room before it writes.
-    this.#db.transaction(() => this.#db.sql.prepare('DELETE FROM containers WHERE id = ?').run(id));
+    this.#db.transaction(() => this.#db.prepare('DELETE FROM containers WHERE id = ?').run(id));
   }
 }
 

@@ -49,7 +49,7 @@ export class EventLog {
     const timeNano = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
     // Through a transaction: the store makes room for it first when the disk is full (the events of a removal).
     this.#db.transaction(() =>
-      this.#db.sql
+      this.#db
         .prepare('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?, ?, ?, ?, ?)')
         .run(timeNano, type, action, actorId, JSON.stringify(attributes)),
     );
@@ -82,7 +82,7 @@ export class EventLog {
 
   /** The exit code in a container's last `die` event (by full id); undefined when it never died. */
   lastExitCode(containerId: string): number | undefined {
-    const row = this.#db.sql
+    const row = this.#db
       .prepare(
         "SELECT attributes FROM events WHERE type = 'container' AND action = 'die' AND actor_id = ? ORDER BY seq DESC LIMIT 1",
       )
@@ -97,7 +97,7 @@ export class EventLog {
    * which a follower goes on.
    */
   list(filter: EventFilter, afterSeq = 0): { events: EngineEvent[]; lastSeq: number } {
-    const stmt = this.#db.sql.prepare(
+    const stmt = this.#db.prepare(
       'SELECT seq, time_nano, type, action, actor_id, attributes FROM events WHERE seq > ? ORDER BY seq',
     );
     stmt.setReadBigInts(true);

@@ -406,7 +406,7 @@ export class ImageService {
    */
   #commit(prepared: Prepared[]): Set<StagedBlob> {
     const committed = new Set<StagedBlob>();
-    const sql = this.#db.sql;
+    const sql = this.#db;
     this.#db.transaction(() => {
       for (const p of prepared) {
         const existing = sql.prepare('SELECT removed FROM images WHERE id = ?').get(p.id) as
@@ -450,21 +450,19 @@ export class ImageService {
   }
 
   #setRepoDigest(name: string, id: Digest): void {
-    this.#db.sql.prepare('INSERT OR REPLACE INTO image_digests (name, image_id) VALUES (?, ?)').run(name, id);
+    this.#db.prepare('INSERT OR REPLACE INTO image_digests (name, image_id) VALUES (?, ?)').run(name, id);
   }
 
   #repoDigestsOf(id: Digest): string[] {
     return (
-      this.#db.sql
-        .prepare('SELECT name FROM image_digests WHERE image_id = ? ORDER BY name')
-        .all(id) as Array<{
+      this.#db.prepare('SELECT name FROM image_digests WHERE image_id = ? ORDER BY name').all(id) as Array<{
         name: string;
       }>
     ).map((r) => r.name);
   }
 
   #setTag(name: string, id: Digest): void {
-    this.#db.sql.prepare('INSERT OR REPLACE INTO image_tags (name, image_id) VALUES (?, ?)').run(name, id);
+    this.#db.prepare('INSERT OR REPLACE INTO image_tags (name, image_id) VALUES (?, ?)').run(name, id);
   }
 
   // ---------------------------------------------------------------- registries (image-pull.ts, image-push.ts)
@@ -505,7 +503,7 @@ export class ImageService {
     const { credentials } = opts;
     const { content, layers } = await this.#stores();
     const connector = await this.#connectorFor(opts.tlsVerify === false ? 'unverified' : 'configured');
-    const sql = this.#db.sql;
+    const sql = this.#db;
     return {
       content,
       layers,
@@ -545,7 +543,7 @@ export class ImageService {
   // ---------------------------------------------------------------- queries
 
   async list(opts: { all?: boolean; filters?: ImageFilters } = {}): Promise<ImageSummary[]> {
-    const sql = this.#db.sql;
+    const sql = this.#db;
     const rows = sql
       .prepare('SELECT * FROM images WHERE removed = 0 ORDER BY created_at DESC')
       .all() as unknown as ImageRow[];
@@ -582,14 +580,14 @@ export class ImageService {
 
   #createdOf(id: Digest): number {
     return (
-      (this.#db.sql.prepare('SELECT created FROM images WHERE id = ?').get(id) as { created: number | null })
+      (this.#db.prepare('SELECT created FROM images WHERE id = ?').get(id) as { created: number | null })
         .created ?? 0
     );
   }
 
   #tagsById(): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    const rows = this.#db.sql.prepare('SELECT name, image_id FROM image_tags ORDER BY name').all() as Array<{
+    const rows = this.#db.prepare('SELECT name, image_id FROM image_tags ORDER BY name').all() as Array<{
       name: string;
       image_id: string;
     }>;
@@ -599,7 +597,7 @@ export class ImageService {
 
   #tagsOf(id: Digest): string[] {
     return (
-      this.#db.sql.prepare('SELECT name FROM image_tags WHERE image_id = ? ORDER BY name').all(id) as Array<{
+      this.#db.prepare('SELECT name FROM image_tags WHERE image_id = ? ORDER BY name').all(id) as Array<{
         name: string;
       }>
     ).map((r) => r.name);
@@ -607,9 +605,7 @@ export class ImageService {
 
   #containersUsing(id: Digest): string[] {
     return (
-      this.#db.sql
-        .prepare('SELECT id FROM containers WHERE image_id = ? ORDER BY created_at')
-        .all(id) as Array<{
+      this.#db.prepare('SELECT id FROM containers WHERE image_id = ? ORDER BY created_at').all(id) as Array<{
         id: string;
       }>
     ).map((r) => r.id);
@@ -656,7 +652,7 @@ export class ImageService {
   }
 
   #find(ref: string): { id: Digest; ref: string; byName: boolean } {
-    const sql = this.#db.sql;
+    const sql = this.#db;
     let parsed: ReturnType<typeof parseReference> | undefined;
     let parseError: unknown;
     try {
@@ -700,12 +696,12 @@ export class ImageService {
   }
 
   #row(id: Digest): ImageRow | undefined {
-    return this.#db.sql.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    return this.#db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
   }
 
   #chainIds(id: Digest): Digest[] {
     return (
-      this.#db.sql
+      this.#db
         .prepare('SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY position')
         .all(id) as Array<{
         chain_id: Digest;
@@ -735,7 +731,7 @@ export class ImageService {
     const id = imageId.startsWith('sha256:') ? (imageId as Digest) : (`sha256:${imageId}` as Digest);
     if (!this.#row(id)) throw new NotFoundError(`No such image: ${imageId}`);
     const { content, layers } = await this.#stores();
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare('SELECT chain_id, blob_digest FROM image_layers WHERE image_id = ? ORDER BY position')
       .all(id) as Array<{ chain_id: Digest; blob_digest: Digest }>;
     const diffIds = (await this.#configFile(id)).rootfs.diff_ids;
@@ -788,7 +784,7 @@ export class ImageService {
     this.#db.transaction(() => {
       const tags = this.#tagsOf(found.id);
       const users = this.#containersUsing(found.id);
-      const sql = this.#db.sql;
+      const sql = this.#db;
       if (found.byName && !found.ref.includes('@')) {
         if (tags.length > 1 || (users.length > 0 && opts.force)) {
           sql.prepare('DELETE FROM image_tags WHERE name = ?').run(found.ref);
@@ -839,7 +835,7 @@ export class ImageService {
     let spaceReclaimed = 0;
     const reclaim: Array<() => Promise<void>> = [];
     this.#db.transaction(() => {
-      const sql = this.#db.sql;
+      const sql = this.#db;
       const candidates = sql
         .prepare(
           `SELECT id FROM images i WHERE removed = 0
@@ -871,7 +867,7 @@ export class ImageService {
   /** Reclaims images hidden by `remove -f` once no container uses them; the container engine calls it after rm. */
   async gc(): Promise<{ deleted: Digest[]; spaceReclaimed: number }> {
     // The common case, nothing hidden: one cheap read, no write lock, no store set-up.
-    if (!this.#db.sql.prepare('SELECT 1 FROM images WHERE removed = 1 LIMIT 1').get()) {
+    if (!this.#db.prepare('SELECT 1 FROM images WHERE removed = 1 LIMIT 1').get()) {
       return { deleted: [], spaceReclaimed: 0 };
     }
     const { content, layers } = await this.#stores();
@@ -887,7 +883,7 @@ export class ImageService {
     content: ContentStore,
     layers: LayerStore,
   ): { deleted: Digest[]; bytes: number; reclaim: Array<() => Promise<void>> } {
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare(
         'SELECT id FROM images i WHERE removed = 1 AND NOT EXISTS (SELECT 1 FROM containers c WHERE c.image_id = i.id)',
       )
@@ -911,7 +907,7 @@ export class ImageService {
     content: ContentStore,
     layers: LayerStore,
   ): { bytes: number; reclaim: Array<() => Promise<void>> } {
-    const sql = this.#db.sql;
+    const sql = this.#db;
     const row = this.#row(id);
     if (!row) return { bytes: 0, reclaim: [] };
     const layerRows = sql
@@ -952,7 +948,7 @@ export class ImageService {
     const { layers } = await this.#stores();
     const reclaim: Array<() => Promise<void>> = [];
     this.#db.transaction(() => {
-      const used = this.#db.sql.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1');
+      const used = this.#db.prepare('SELECT 1 FROM image_layers WHERE chain_id = ? LIMIT 1');
       for (const c of chains) if (!used.get(c)) reclaim.push(layers.remove(c));
     });
     for (const r of reclaim) await r();

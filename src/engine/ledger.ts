@@ -58,7 +58,7 @@ export class Ledger implements ContainerCpuPool {
         throw new AlreadyExistsError(`${req.ownerName} (${req.ownerId}) already holds a reservation`);
       }
       const r = allocate(this.#state(), req, this.#now());
-      this.#db.sql
+      this.#db
         .prepare(
           `INSERT INTO ledger_reservations
              (owner_id, owner_name, kind, cpus, memory_bytes, disk_bytes, overcommitted, created_at)
@@ -80,11 +80,11 @@ export class Ledger implements ContainerCpuPool {
 
   /** Gives back what `ownerId` holds; nothing happens when it holds nothing (removal may be retried). */
   release(ownerId: string): void {
-    this.#db.sql.prepare('DELETE FROM ledger_reservations WHERE owner_id = ?').run(ownerId);
+    this.#db.prepare('DELETE FROM ledger_reservations WHERE owner_id = ?').run(ownerId);
   }
 
   get(ownerId: string): Reservation | undefined {
-    const row = this.#db.sql.prepare('SELECT * FROM ledger_reservations WHERE owner_id = ?').get(ownerId) as
+    const row = this.#db.prepare('SELECT * FROM ledger_reservations WHERE owner_id = ?').get(ownerId) as
       | Row
       | undefined;
     return row ? fromRow(row) : undefined;
@@ -92,7 +92,7 @@ export class Ledger implements ContainerCpuPool {
 
   /** Every reservation, oldest first. */
   list(): Reservation[] {
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare('SELECT * FROM ledger_reservations ORDER BY created_at, owner_name')
       .all() as unknown as Row[];
     return rows.map(fromRow);

@@ -247,7 +247,7 @@ export class NetworkService {
   }
 
   #insert(rec: NetworkRecord): void {
-    this.#db.sql
+    this.#db
       .prepare('INSERT INTO networks (id, name, created_at, doc) VALUES (?, ?, ?, ?)')
       .run(rec.id, rec.name, rec.created, JSON.stringify(rec));
   }
@@ -311,8 +311,8 @@ export class NetworkService {
     await this.#bringDown(n);
     this.#db.transaction(() => {
       if (this.#endpointsOf(n.id).length > 0) throw new ConflictError(`network ${n.name} is in use`);
-      this.#db.sql.prepare('DELETE FROM net_leases WHERE network_id = ?').run(n.id);
-      this.#db.sql.prepare('DELETE FROM networks WHERE id = ?').run(n.id);
+      this.#db.prepare('DELETE FROM net_leases WHERE network_id = ?').run(n.id);
+      this.#db.prepare('DELETE FROM networks WHERE id = ?').run(n.id);
     });
     this.#events?.record('network', 'destroy', n.id, { name: n.name, type: 'bridge' });
   }
@@ -333,8 +333,8 @@ export class NetworkService {
       await this.#bringDown(n);
       this.#driver.dns.stop(n.id);
       this.#db.transaction(() => {
-        this.#db.sql.prepare('DELETE FROM net_leases WHERE network_id = ?').run(n.id);
-        this.#db.sql.prepare('DELETE FROM networks WHERE id = ?').run(n.id);
+        this.#db.prepare('DELETE FROM net_leases WHERE network_id = ?').run(n.id);
+        this.#db.prepare('DELETE FROM networks WHERE id = ?').run(n.id);
       });
       this.#events?.record('network', 'destroy', n.id, { name: n.name, type: 'bridge' });
     }
@@ -505,9 +505,9 @@ export class NetworkService {
     } catch {}
     const dnsKnown = this.#driver.dns.known();
     const owners = new Set(
-      (
-        this.#db.sql.prepare('SELECT DISTINCT owner_id FROM net_endpoints').all() as { owner_id: string }[]
-      ).map((r) => r.owner_id),
+      (this.#db.prepare('SELECT DISTINCT owner_id FROM net_endpoints').all() as { owner_id: string }[]).map(
+        (r) => r.owner_id,
+      ),
     );
     for (const o of owners) {
       if (!isLive(o)) {
@@ -516,7 +516,7 @@ export class NetworkService {
       }
     }
     // Leases whose owner has no endpoint left (a crash between lease and attach, or after detach).
-    this.#db.sql
+    this.#db
       .prepare('DELETE FROM net_leases WHERE owner_id NOT IN (SELECT owner_id FROM net_endpoints)')
       .run();
     const eps = this.#allEndpoints();
@@ -606,7 +606,7 @@ export class NetworkService {
           gateway: parseIPv4(n.gateway),
           range: n.ipRange ? parseCidr(n.ipRange) : subnet,
         };
-        const rows = this.#db.sql
+        const rows = this.#db
           .prepare('SELECT address, created_at FROM net_leases WHERE network_id = ?')
           .all(n.id) as {
           address: string;
@@ -640,12 +640,12 @@ export class NetworkService {
           ports: i === 0 ? ports : [],
           created: Date.now(),
         };
-        this.#db.sql
+        this.#db
           .prepare(
             'INSERT INTO net_leases (network_id, address, owner_id, kind, created_at) VALUES (?, ?, ?, ?, ?)',
           )
           .run(n.id, address, req.ownerId, ep.kind, Date.now());
-        this.#db.sql
+        this.#db
           .prepare('INSERT INTO net_endpoints (id, network_id, owner_id, doc) VALUES (?, ?, ?, ?)')
           .run(id, n.id, req.ownerId, JSON.stringify(ep));
         out.push(ep);
@@ -688,8 +688,8 @@ export class NetworkService {
     if (steps.length > 0) await this.#driver.apply({ steps: sortSteps(steps) }, { loose: true });
     this.#db.transaction(() => {
       for (const e of eps) {
-        this.#db.sql.prepare('DELETE FROM net_endpoints WHERE id = ?').run(e.id);
-        this.#db.sql
+        this.#db.prepare('DELETE FROM net_endpoints WHERE id = ?').run(e.id);
+        this.#db
           .prepare('DELETE FROM net_leases WHERE network_id = ? AND address = ? AND owner_id = ?')
           .run(e.networkId, e.address, e.ownerId);
       }
@@ -753,13 +753,13 @@ export class NetworkService {
   }
 
   #all(): NetworkRecord[] {
-    return (
-      this.#db.sql.prepare('SELECT doc FROM networks ORDER BY created_at').all() as { doc: string }[]
-    ).map((r) => JSON.parse(r.doc) as NetworkRecord);
+    return (this.#db.prepare('SELECT doc FROM networks ORDER BY created_at').all() as { doc: string }[]).map(
+      (r) => JSON.parse(r.doc) as NetworkRecord,
+    );
   }
 
   #find(ref: string): NetworkRecord | undefined {
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare('SELECT doc FROM networks WHERE name = ? OR id = ? OR id LIKE ?')
       .all(ref, ref, `${/^[0-9a-f]+$/.test(ref) ? ref : '-'}%`) as { doc: string }[];
     const recs = rows.map((r) => JSON.parse(r.doc) as NetworkRecord);
@@ -776,14 +776,14 @@ export class NetworkService {
   }
 
   #allEndpoints(): EndpointRecord[] {
-    return (this.#db.sql.prepare('SELECT doc FROM net_endpoints').all() as { doc: string }[]).map(
+    return (this.#db.prepare('SELECT doc FROM net_endpoints').all() as { doc: string }[]).map(
       (r) => JSON.parse(r.doc) as EndpointRecord,
     );
   }
 
   #endpointsOf(networkId: string): EndpointRecord[] {
     return (
-      this.#db.sql.prepare('SELECT doc FROM net_endpoints WHERE network_id = ?').all(networkId) as {
+      this.#db.prepare('SELECT doc FROM net_endpoints WHERE network_id = ?').all(networkId) as {
         doc: string;
       }[]
     ).map((r) => JSON.parse(r.doc) as EndpointRecord);
@@ -791,7 +791,7 @@ export class NetworkService {
 
   #endpointsOfOwner(ownerId: string): EndpointRecord[] {
     return (
-      this.#db.sql.prepare('SELECT doc FROM net_endpoints WHERE owner_id = ?').all(ownerId) as {
+      this.#db.prepare('SELECT doc FROM net_endpoints WHERE owner_id = ?').all(ownerId) as {
         doc: string;
       }[]
     )
@@ -836,7 +836,7 @@ export class NetworkService {
   /** For tests and `system df`-like views: every lease row. */
   leases(): { networkId: string; address: string; ownerId: string; kind: OwnerKind }[] {
     return (
-      this.#db.sql.prepare('SELECT network_id, address, owner_id, kind FROM net_leases').all() as {
+      this.#db.prepare('SELECT network_id, address, owner_id, kind FROM net_leases').all() as {
         network_id: string;
         address: string;
         owner_id: string;

@@ -82,7 +82,7 @@ export class VmImageService {
       created: Date.now(),
     };
     try {
-      this.#db.sql
+      this.#db
         .prepare('INSERT INTO vm_images (name, created_at, doc) VALUES (?, ?, ?)')
         .run(name, rec.created, JSON.stringify(rec));
     } catch (err) {
@@ -94,13 +94,13 @@ export class VmImageService {
   }
 
   list(): VmImageRecord[] {
-    return (
-      this.#db.sql.prepare('SELECT doc FROM vm_images ORDER BY created_at').all() as { doc: string }[]
-    ).map((r) => JSON.parse(r.doc) as VmImageRecord);
+    return (this.#db.prepare('SELECT doc FROM vm_images ORDER BY created_at').all() as { doc: string }[]).map(
+      (r) => JSON.parse(r.doc) as VmImageRecord,
+    );
   }
 
   find(name: string): VmImageRecord | undefined {
-    const row = this.#db.sql.prepare('SELECT doc FROM vm_images WHERE name = ?').get(name) as
+    const row = this.#db.prepare('SELECT doc FROM vm_images WHERE name = ?').get(name) as
       | { doc: string }
       | undefined;
     return row ? (JSON.parse(row.doc) as VmImageRecord) : undefined;
@@ -116,7 +116,7 @@ export class VmImageService {
     const rec = this.get(name);
     const users = this.#inUse(name);
     if (users.length > 0) throw new ConflictError(`VM image ${name} is in use by ${users.join(', ')}`);
-    this.#db.sql.prepare('DELETE FROM vm_images WHERE name = ?').run(name);
+    this.#db.prepare('DELETE FROM vm_images WHERE name = ?').run(name);
     fs.rmSync(rec.path, { force: true });
     this.#events?.record('vm', 'image-delete', name, { name });
   }

@@ -28,7 +28,7 @@ export class VmStore {
 
   insert(rec: VmRecord): void {
     try {
-      this.#db.sql
+      this.#db
         .prepare('INSERT INTO vms (id, name, created_at, config, state) VALUES (?, ?, ?, ?, ?)')
         .run(rec.id, rec.name, rec.createdAt, JSON.stringify(rec.config), JSON.stringify(rec.state));
     } catch (err) {
@@ -45,12 +45,12 @@ export class VmStore {
   }
 
   find(ref: string): VmRecord | undefined {
-    const row = this.#db.sql.prepare('SELECT * FROM vms WHERE name = ? OR id = ?').get(ref, ref) as
+    const row = this.#db.prepare('SELECT * FROM vms WHERE name = ? OR id = ?').get(ref, ref) as
       | Row
       | undefined;
     if (row) return toRecord(row);
     if (!/^[0-9a-f]+$/.test(ref)) return undefined;
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare('SELECT * FROM vms WHERE id LIKE ? LIMIT 2')
       .all(`${ref}%`) as unknown as Row[];
     if (rows.length > 1)
@@ -65,21 +65,21 @@ export class VmStore {
   }
 
   all(): VmRecord[] {
-    return (this.#db.sql.prepare('SELECT * FROM vms ORDER BY created_at').all() as unknown as Row[]).map(
+    return (this.#db.prepare('SELECT * FROM vms ORDER BY created_at').all() as unknown as Row[]).map(
       toRecord,
     );
   }
 
   setState(id: string, state: VmState): void {
-    this.#db.sql.prepare('UPDATE vms SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
+    this.#db.prepare('UPDATE vms SET state = ? WHERE id = ?').run(JSON.stringify(state), id);
   }
 
   setConfig(id: string, config: VmConfig): void {
-    this.#db.sql.prepare('UPDATE vms SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
+    this.#db.prepare('UPDATE vms SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
   }
 
   delete(id: string): void {
-    this.#db.sql.prepare('DELETE FROM vms WHERE id = ?').run(id);
+    this.#db.prepare('DELETE FROM vms WHERE id = ?').run(id);
   }
 }
 

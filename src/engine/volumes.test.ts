@@ -41,18 +41,16 @@ describe('VolumeService', () => {
     assert.throws(() => volumes.create({ name: 'bad/name' }), /invalid volume name "bad\/name"/);
     volumes.create({ name: 'kept' });
     const anon = volumes.create({ labels: { [ANONYMOUS_LABEL]: '' } });
-    db.sql
-      .prepare(
-        'INSERT INTO containers (id, name, image_id, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        'c1',
-        'c1',
-        'sha256:x',
-        0,
-        JSON.stringify({ mounts: [{ type: 'volume', source: 'kept', target: '/k' }] }),
-        '{}',
-      );
+    db.prepare(
+      'INSERT INTO containers (id, name, image_id, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(
+      'c1',
+      'c1',
+      'sha256:x',
+      0,
+      JSON.stringify({ mounts: [{ type: 'volume', source: 'kept', target: '/k' }] }),
+      '{}',
+    );
     assert.throws(() => volumes.remove('kept'), /volume is in use - \[c1\]/);
     const pruned = volumes.prune();
     assert.deepEqual(pruned.deleted, [anon.Name]);

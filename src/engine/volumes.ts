@@ -64,7 +64,7 @@ export class VolumeService {
     }
     this.#db.space.requireRoom(`cannot create volume ${name}`);
     fs.mkdirSync(this.#dataDir(name), { recursive: true, mode: 0o755 });
-    this.#db.sql
+    this.#db
       .prepare(
         'INSERT OR IGNORE INTO volumes (name, created_at, driver, labels, options) VALUES (?, ?, ?, ?, ?)',
       )
@@ -86,7 +86,7 @@ export class VolumeService {
   }
 
   list(filters: { dangling?: boolean; name?: string[]; label?: string[] } = {}): Volume[] {
-    const rows = this.#db.sql.prepare('SELECT * FROM volumes ORDER BY name').all() as unknown as VolumeRow[];
+    const rows = this.#db.prepare('SELECT * FROM volumes ORDER BY name').all() as unknown as VolumeRow[];
     return rows
       .filter(
         (r) => filters.dangling === undefined || (this.usedBy(r.name).length === 0) === filters.dangling,
@@ -100,7 +100,7 @@ export class VolumeService {
 
   /** Ids of containers whose mounts name this volume. */
   usedBy(name: string): string[] {
-    const rows = this.#db.sql
+    const rows = this.#db
       .prepare(
         `SELECT DISTINCT c.id AS id FROM containers c, json_each(c.config, '$.mounts') m
          WHERE json_extract(m.value, '$.type') = 'volume' AND json_extract(m.value, '$.source') = ?`,
@@ -117,7 +117,7 @@ export class VolumeService {
         throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
       }
       // Forget it first: a crash after this leaves only a directory that `volume create` would reuse.
-      this.#db.sql.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+      this.#db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
       return true;
     });
     if (!found) {
@@ -147,7 +147,7 @@ export class VolumeService {
   }
 
   #row(name: string): VolumeRow | undefined {
-    return this.#db.sql.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
+    return this.#db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
   }
 
   #view(row: VolumeRow): Volume {

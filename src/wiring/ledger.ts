@@ -13,7 +13,7 @@ export function createLedger(layout: Layout, db: Database): Ledger {
   const facts = readHostFacts('/');
   const storage = readStorage(layout.root);
   const promised = (
-    db.sql.prepare('SELECT COALESCE(SUM(disk_bytes), 0) AS n FROM ledger_reservations').get() as { n: number }
+    db.prepare('SELECT COALESCE(SUM(disk_bytes), 0) AS n FROM ledger_reservations').get() as { n: number }
   ).n;
   return new Ledger({
     db,
@@ -27,8 +27,7 @@ export function createLedger(layout: Layout, db: Database): Ledger {
  * every container create and start asks.
  */
 export function containerCpuPool(db: Database, ledger: () => Ledger): ContainerCpuPool {
-  const anyReservation = () =>
-    db.sql.prepare('SELECT 1 FROM ledger_reservations LIMIT 1').get() !== undefined;
+  const anyReservation = () => db.prepare('SELECT 1 FROM ledger_reservations LIMIT 1').get() !== undefined;
   return {
     containerCpus: () => (anyReservation() ? ledger().containerCpus() : undefined),
     checkCpuset: (cpus) => {

@@ -11,14 +11,14 @@ function cappedStore(dir: string, space?: SpaceKeeper): Database {
   const db = new Database(path.join(dir, `db-${Math.random().toString(16).slice(2)}.sqlite`), {
     ...(space ? { space } : {}),
   });
-  db.sql.exec('CREATE TABLE t (x TEXT)');
-  const pages = (db.sql.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
-  db.sql.exec(`PRAGMA max_page_count = ${pages + 2}`);
+  db.exec('CREATE TABLE t (x TEXT)');
+  const pages = (db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+  db.exec(`PRAGMA max_page_count = ${pages + 2}`);
   return db;
 }
 
 const fill = (db: Database) => {
-  for (let i = 0; i < 100; i++) db.sql.prepare('INSERT INTO t VALUES (?)').run('x'.repeat(2000));
+  for (let i = 0; i < 100; i++) db.prepare('INSERT INTO t VALUES (?)').run('x'.repeat(2000));
 };
 
 describe('Database', () => {
@@ -35,11 +35,11 @@ describe('Database', () => {
         return true;
       },
     );
-    assert.equal(db.sql.isTransaction, false);
+    assert.equal(db.inTransaction, false);
     // Nothing of it was kept, and the store goes on working.
-    assert.equal((db.sql.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 0);
-    db.transaction(() => db.sql.prepare('INSERT INTO t VALUES (?)').run('ok'));
-    assert.equal((db.sql.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 1);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 0);
+    db.transaction(() => db.prepare('INSERT INTO t VALUES (?)').run('ok'));
+    assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 1);
     db.close();
   });
 
@@ -48,12 +48,12 @@ describe('Database', () => {
     assert.throws(
       () =>
         db.transaction(() => {
-          db.sql.prepare('INSERT INTO t VALUES (?)').run('outer');
+          db.prepare('INSERT INTO t VALUES (?)').run('outer');
           db.transaction(() => fill(db));
         }),
       /database or disk is full/,
     );
-    assert.equal((db.sql.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 0);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 0);
     db.close();
   });
 
@@ -62,12 +62,12 @@ describe('Database', () => {
     assert.throws(
       () =>
         db.transaction(() => {
-          db.sql.prepare('INSERT INTO t VALUES (?)').run('gone');
+          db.prepare('INSERT INTO t VALUES (?)').run('gone');
           throw new Error('refused');
         }),
       /refused/,
     );
-    assert.equal((db.sql.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 0);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 0);
     db.close();
   });
 
@@ -87,10 +87,9 @@ describe('Database', () => {
     const afterOpen = asked;
     assert.ok(afterOpen >= 1, 'asked before the open');
     const checkpointPages = () =>
-      (db.sql.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number })
-        .wal_autocheckpoint;
+      (db.prepare('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint;
     assert.equal(checkpointPages(), 1000);
-    db.transaction(() => db.transaction(() => db.sql.prepare('INSERT INTO t VALUES (?)').run('a')));
+    db.transaction(() => db.transaction(() => db.prepare('INSERT INTO t VALUES (?)').run('a')));
     assert.equal(asked, afterOpen + 1, 'once per outermost transaction');
     short = true;
     db.transaction(() => {});

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { findDiskFull } from '../../core/disk-full.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { type SpaceKeeper, UNCHECKED_SPACE } from './space-keeper.ts';
@@ -19,7 +19,8 @@ const WAL_AUTOCHECKPOINT_PAGES_SHORT = 32;
  * still commit on a full disk.
  */
 export class Database {
-  readonly sql: DatabaseSync;
+  /** The connection itself stays here: stores (engine/<domain>/store.ts) reach it through prepare and exec. */
+  readonly #sql: DatabaseSync;
   readonly file: string;
   /** The state root's space policy; operations that add data ask it first (`space.requireRoom`). */
   readonly space: SpaceKeeper;
@@ -30,20 +31,35 @@ export class Database {
     this.space = opts.space ?? UNCHECKED_SPACE;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
     const short = this.space.beforeWrite();
-    this.sql = new DatabaseSync(file, { timeout: 30_000 });
-    this.sql.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+    this.#sql = new DatabaseSync(file, { timeout: 30_000 });
+    this.#sql.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
     this.#writeSparingly(short);
-    this.migrate();
+    this.#migrate();
+  }
+
+  /** A statement for a store; the only way SQL reaches the database. */
+  prepare(sql: string): StatementSync {
+    return this.#sql.prepare(sql);
+  }
+
+  /** Statements without results (schema, pragmas) for a store. */
+  exec(sql: string): void {
+    this.#sql.exec(sql);
+  }
+
+  /** Whether a transaction is open on this connection (a caller nested inside another's). */
+  get inTransaction(): boolean {
+    return this.#sql.isTransaction;
   }
 
   transaction<T>(fn: () => T): T {
     // Nested (a service calling another inside its own transaction, e.g. a VM's record and its ledger
     // reservation): a savepoint, so the inner part rolls back alone and the whole commits as one.
-    if (this.sql.isTransaction) {
-      this.sql.exec('SAVEPOINT hbx_nested');
+    if (this.#sql.isTransaction) {
+      this.#sql.exec('SAVEPOINT hbx_nested');
       try {
         const result = fn();
-        this.sql.exec('RELEASE hbx_nested');
+        this.#sql.exec('RELEASE hbx_nested');
         return result;
       } catch (err) {
         this.#rollBack('ROLLBACK TO hbx_nested; RELEASE hbx_nested');
@@ -51,7 +67,7 @@ export class Database {
       }
     }
     this.#writeSparingly(this.space.beforeWrite());
-    this.sql.exec('BEGIN IMMEDIATE');
+    this.#sql.exec('BEGIN IMMEDIATE');
     try {
       const result = fn();
       this.#commit();
@@ -68,17 +84,17 @@ export class Database {
    */
   #commit(): void {
     try {
-      this.sql.exec('COMMIT');
+      this.#sql.exec('COMMIT');
     } catch (err) {
-      if (!this.sql.isTransaction || !findDiskFull(err) || this.space.giveBack() === 0) throw err;
+      if (!this.#sql.isTransaction || !findDiskFull(err) || this.space.giveBack() === 0) throw err;
       this.#writeSparingly(true);
-      this.sql.exec('COMMIT');
+      this.#sql.exec('COMMIT');
     }
   }
 
   close(): void {
-    if (!this.sql.isOpen) return;
-    this.sql.close();
+    if (!this.#sql.isOpen) return;
+    this.#sql.close();
     // The last connection's close deleted the WAL and its index: the room they took may make the reserve whole.
     this.space.settle();
   }
@@ -89,9 +105,9 @@ export class Database {
    * counts, which the caller rethrows.
    */
   #rollBack(statement: string): void {
-    if (!this.sql.isTransaction) return;
+    if (!this.#sql.isTransaction) return;
     try {
-      this.sql.exec(statement);
+      this.#sql.exec(statement);
     } catch {
       // The caller's error is the one to report.
     }
@@ -100,20 +116,20 @@ export class Database {
   #writeSparingly(short: boolean): void {
     if (short === this.#short) return;
     this.#short = short;
-    this.sql.exec(
+    this.#sql.exec(
       `PRAGMA wal_autocheckpoint = ${short ? WAL_AUTOCHECKPOINT_PAGES_SHORT : WAL_AUTOCHECKPOINT_PAGES}`,
     );
   }
 
-  private migrate(): void {
-    const current = (this.sql.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  #migrate(): void {
+    const current = (this.#sql.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
     if (current >= MIGRATIONS.length) return;
     this.transaction(() => {
       // Re-read under the write lock: another process may have migrated meanwhile.
-      const version = (this.sql.prepare('PRAGMA user_version').get() as { user_version: number })
+      const version = (this.#sql.prepare('PRAGMA user_version').get() as { user_version: number })
         .user_version;
-      for (let v = version; v < MIGRATIONS.length; v++) this.sql.exec(MIGRATIONS[v]!);
-      this.sql.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
+      for (let v = version; v < MIGRATIONS.length; v++) this.#sql.exec(MIGRATIONS[v]!);
+      this.#sql.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
     });
   }
 }
