@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidRuns } from '../src/drivers/proc/process.ts';
 import { HYPERBOX, litterOf, privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 
 /**
@@ -49,14 +50,6 @@ function request(socketPath: string, urlPath: string): Promise<{ status: number;
     req.on('error', reject);
     req.end();
   });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 describe('the daemon after kill -9 during parallel starts', { skip }, () => {
@@ -161,7 +154,7 @@ describe('the daemon after kill -9 during parallel starts', { skip }, () => {
           State: { Pid: number; ExitCode: number; Running: boolean };
         };
         if (state === 'running') {
-          assert.ok(processAlive(inspect.State.Pid), `${name} runs as pid ${inspect.State.Pid}`);
+          assert.ok(pidRuns(inspect.State.Pid), `${name} runs as pid ${inspect.State.Pid}`);
         } else {
           if (state === 'exited') assert.equal(inspect.State.ExitCode, 3, `${name} exited with its own code`);
           // Nothing of a run that is over, or that never began: no mount, no runc state, no monitor.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidRuns } from '../src/drivers/proc/process.ts';
 import { type CliResult, HYPERBOX, privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 import { guestImage, vmSkipReason } from './helpers/guest.ts';
 import {
@@ -106,15 +107,6 @@ function request(
 
 function haveScript(): boolean {
   return spawnSync('sh', ['-c', 'command -v script']).status === 0;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 describe('the docker CLI against hyperbox serve', { skip }, () => {
@@ -827,7 +819,7 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
       '1000',
     ]).trim();
     const pid = Number(ok(['inspect', '-f', '{{.State.Pid}}', id]).trim());
-    assert.ok(processAlive(pid));
+    assert.ok(pidRuns(pid));
     ok(['run', '-d', '--name', 'brief', '--network', 'none', 'busybox', 'sh', '-c', 'sleep 0.5; exit 3']);
     ok([
       'run',
@@ -866,12 +858,12 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
       ]);
       hb(['vm', 'start', 'steady']);
       qemuPid = Number(hb(['vm', 'inspect', '-f', '{{.State.Pid}}', 'steady']).trim());
-      assert.ok(qemuPid > 0 && processAlive(qemuPid));
+      assert.ok(qemuPid > 0 && pidRuns(qemuPid));
     }
     await daemon.kill9();
     await sleep(1500);
-    assert.ok(processAlive(pid), 'the container outlives the daemon');
-    if (withVm) assert.ok(processAlive(qemuPid), 'the VM outlives the daemon');
+    assert.ok(pidRuns(pid), 'the container outlives the daemon');
+    if (withVm) assert.ok(pidRuns(qemuPid), 'the VM outlives the daemon');
     // The socket file is stale now: a new daemon replaces it.
     await daemon.start();
     assert.equal(ok(['ps', '--format', '{{.Names}} {{.State}}']).trim(), 'survivor running');
@@ -886,7 +878,7 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
       execFileSync(HYPERBOX, ['--root', t.root, 'vm', 'rm', '-f', 'steady'], {
         env: { ...process.env, HYPERBOX_HOST: '' },
       });
-      assert.equal(processAlive(qemuPid), false);
+      assert.equal(pidRuns(qemuPid), false);
     }
     // Exits that happened while no daemon ran are caught up: the exit code recorded, --rm honoured.
     assert.equal(ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'brief']).trim(), 'exited 3');
@@ -899,7 +891,7 @@ describe('the docker CLI against hyperbox serve', { skip }, () => {
     assert.equal(ok(['exec', 'survivor', 'echo', 'adopted']), 'adopted\n');
     ok(['kill', 'survivor']);
     assert.equal(ok(['wait', 'survivor']).trim(), '137');
-    assert.equal(processAlive(pid), false);
+    assert.equal(pidRuns(pid), false);
     ok(['rm', 'survivor']);
   });
 });

@@ -22,6 +22,7 @@ import type { Layout } from '../core/paths.ts';
 import { parsePlatformSpec } from '../core/registry/platform-select.ts';
 import { mark } from '../core/trace.ts';
 import { mountOverlay, mountPoints, unmount } from '../drivers/mounts/overlay.ts';
+import { pidRuns } from '../drivers/proc/process.ts';
 import { runCommand } from '../drivers/proc/run.ts';
 import type { AttachSession, ExecSession, ExitRecord, OciRuntime } from '../drivers/runtime/oci-runtime.ts';
 import type { Database } from '../drivers/store/database.ts';
@@ -507,7 +508,7 @@ export class ContainerService {
     try {
       while (Date.now() < deadline) {
         const busy = this.store.find(id)?.state.busyPid;
-        if (busy === undefined || (busy !== process.pid && !processAlive(busy))) return;
+        if (busy === undefined || (busy !== process.pid && !pidRuns(busy))) return;
         await wakeup.next();
       }
     } finally {
@@ -522,7 +523,7 @@ export class ContainerService {
     // Another live process (a daemon's exit watcher, a waiting CLI) is on it. Waiting for it here would hold up the
     // monitor, which waits for this exit command, while that process's teardown waits for the monitor to go.
     const busy = rec.state.busyPid;
-    if (busy !== undefined && busy !== process.pid && processAlive(busy)) return;
+    if (busy !== undefined && busy !== process.pid && pidRuns(busy)) return;
     const exit = await this.#readExit(rec);
     if (exit) await this.finalize(id, exit);
   }
@@ -652,7 +653,7 @@ export class ContainerService {
     const current = this.store.find(rec.id);
     const pid = current?.state.monitorPid ?? rec.state.monitorPid;
     if (!pid) return true; // not known yet (start in progress): assume alive, the exit file will tell
-    return processAlive(pid, 'conmon');
+    return pidRuns(pid, { comm: 'conmon' });
   }
 
   async stop(ref: string, opts: { timeoutSeconds?: number; signal?: string } = {}): Promise<boolean> {
@@ -739,7 +740,7 @@ export class ContainerService {
       );
     }
     const claimed = this.store.updateState(rec.id, (r) =>
-      r.state.status === 'removing' && r.state.busyPid && processAlive(r.state.busyPid)
+      r.state.status === 'removing' && r.state.busyPid && pidRuns(r.state.busyPid)
         ? undefined
         : { ...r.state, status: 'removing', busyPid: process.pid },
     );
@@ -781,8 +782,8 @@ export class ContainerService {
         (r) =>
           isActive(r.state.status) &&
           r.state.monitorPid !== 0 &&
-          !(r.state.busyPid && processAlive(r.state.busyPid)) &&
-          !processAlive(r.state.monitorPid, 'conmon'),
+          !(r.state.busyPid && pidRuns(r.state.busyPid)) &&
+          !pidRuns(r.state.monitorPid, { comm: 'conmon' }),
       );
   }
 
@@ -814,19 +815,19 @@ export class ContainerService {
       const rec = targets.has(id) ? undefined : this.store.find(id);
       if (rec && !isActive(rec.state.status)) targets.set(id, rec);
     }
-    return [...targets.values()].filter((r) => !(r.state.busyPid && processAlive(r.state.busyPid)));
+    return [...targets.values()].filter((r) => !(r.state.busyPid && pidRuns(r.state.busyPid)));
   }
 
   /** One container of `reconcileTargets`. */
   async reconcileOne(id: string, opts: { restore?: boolean } = {}): Promise<void> {
     const rec = this.store.find(id);
-    if (!rec || (rec.state.busyPid && processAlive(rec.state.busyPid))) return;
+    if (!rec || (rec.state.busyPid && pidRuns(rec.state.busyPid))) return;
     if (rec.state.status === 'removing') {
       await this.remove(rec.id, { force: true }).catch(() => {});
       return;
     }
     if (isActive(rec.state.status)) {
-      const monitorGone = rec.state.monitorPid !== 0 && !processAlive(rec.state.monitorPid, 'conmon');
+      const monitorGone = rec.state.monitorPid !== 0 && !pidRuns(rec.state.monitorPid, { comm: 'conmon' });
       // Read after the liveness check: a monitor writes the exit file before it exits.
       const exit = await this.#readExit(rec);
       if (exit) {
@@ -867,7 +868,7 @@ export class ContainerService {
     const exit = await this.#readExit(rec);
     const state = exit ? undefined : await this.#d.runtime.state(rec.id).catch(() => undefined);
     const monitorPid = monitorPidOf(this.paths(rec.id).bundle) ?? 0;
-    if (!exit && (state?.status !== 'running' || !processAlive(monitorPid, 'conmon'))) return false;
+    if (!exit && (state?.status !== 'running' || !pidRuns(monitorPid, { comm: 'conmon' }))) return false;
     const adopted = this.store.updateState(rec.id, (r) =>
       r.state.status !== 'created'
         ? undefined
@@ -925,7 +926,7 @@ export class ContainerService {
   holdsNetwork(id: string): boolean {
     const rec = this.store.find(id);
     if (!rec) return false;
-    return isActive(rec.state.status) || (rec.state.busyPid !== undefined && processAlive(rec.state.busyPid));
+    return isActive(rec.state.status) || (rec.state.busyPid !== undefined && pidRuns(rec.state.busyPid));
   }
 
   async resize(ref: string, size: { rows: number; cols: number }): Promise<void> {
@@ -1103,22 +1104,6 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Whether `pid` is alive (and, when `comm` is given, still that program: pids are reused). */
-export function processAlive(pid: number, comm?: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie has exited: it only waits for its parent (often a slow-reaping init) to collect it.
-  if (isZombie(pid)) return false;
-  if (!comm) return true;
-  try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The monitor lingers for a moment after its container died (it drains output and records the exit): wait for it,
  * so that when `rm` or `stop` returns no process of the container is left.
@@ -1129,7 +1114,7 @@ async function waitMonitorGone(bundle: string): Promise<void> {
   // The monitor waits for its exit command to finish: when we are that command, it cannot go before we do.
   if (pid === process.ppid) return;
   // It is not our child (it double-forks), so there is no exit to wait on: look often at first, when it usually goes.
-  for (let i = 0; i < 140 && pid > 0 && processAlive(pid, 'conmon'); i++) await sleep(i < 40 ? 5 : 20);
+  for (let i = 0; i < 140 && pid > 0 && pidRuns(pid, { comm: 'conmon' }); i++) await sleep(i < 40 ? 5 : 20);
 }
 
 /** The monitor's pid from the file conmon wrote in the bundle (-P); undefined without one. */
@@ -1138,14 +1123,6 @@ function monitorPidOf(bundle: string): number | undefined {
     return Number(fs.readFileSync(path.join(bundle, 'conmon.pid'), 'utf8').trim());
   } catch {
     return undefined;
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
   }
 }
 

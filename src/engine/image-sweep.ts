@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Digest } from '../core/image/digest.ts';
 import type { LayerStore } from '../core/image/stores.ts';
 import type { Layout } from '../core/paths.ts';
+import { pidRuns } from '../drivers/proc/process.ts';
 
 /**
  * Clean-up after crashed writers (`kill -9` in the middle of a pull or load). Ingest files and unpack
@@ -26,7 +27,7 @@ export async function sweepCrashLeftovers(opts: {
   ] as const) {
     for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
       const m = pattern.exec(name);
-      if (!m || processAlive(Number(m[1]))) continue;
+      if (!m || pidRuns(Number(m[1]))) continue;
       await fsp.rm(path.join(dir, name), { recursive: true, force: true });
       removed.push(path.join(dir, name));
     }
@@ -42,14 +43,4 @@ export async function sweepCrashLeftovers(opts: {
     removed.push(dir);
   }
   return { removed };
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -16,14 +16,8 @@ import { type VmConfig, validateVmConfig } from '../core/vm/config.ts';
 import { kernelCmdline, MAX_SOCKET_PATH, qemuArgv } from '../core/vm/qemu-plan.ts';
 import { exitReasonOf, isVmActive, requireMove, type VmState } from '../core/vm/state.ts';
 import type { VmFacts } from '../core/vm/views.ts';
-import {
-  isAlive,
-  killIfSame,
-  lastComplaint,
-  launchQemu,
-  readExitFile,
-  waitGone,
-} from '../drivers/qemu/launcher.ts';
+import { isAlive, pidRuns, signalIfSame, waitGone } from '../drivers/proc/process.ts';
+import { lastComplaint, launchQemu, readExitFile } from '../drivers/qemu/launcher.ts';
 import { pinVcpus } from '../drivers/qemu/pinning.ts';
 import type { QemuImg } from '../drivers/qemu/qemu-img.ts';
 import { parseCpusFast, QmpClient } from '../drivers/qemu/qmp-client.ts';
@@ -362,7 +356,7 @@ export class VmService {
     } catch (caught) {
       let err = caught;
       if (launched) {
-        killIfSame(launched.qemu);
+        signalIfSame(launched.qemu);
         await waitGone(launched.qemu, 5000);
         await waitGone(launched.waiter, 2000);
         // QEMU that died on its own (a bad kernel, a missing tap) said why in its log, after where this start
@@ -462,7 +456,7 @@ export class VmService {
     }
     qmp?.close();
     if (!gone) {
-      if (rec.state.qemu) killIfSame(rec.state.qemu);
+      if (rec.state.qemu) signalIfSame(rec.state.qemu);
       await waitGone(rec.state.qemu, 5000);
     }
     return this.#finalize(
@@ -475,7 +469,7 @@ export class VmService {
   async kill(ref: string): Promise<VmRecord> {
     const rec = this.#markStopping(ref, 'kill');
     if (!rec) return this.#store.get(ref);
-    if (rec.state.qemu) killIfSame(rec.state.qemu);
+    if (rec.state.qemu) signalIfSame(rec.state.qemu);
     await waitGone(rec.state.qemu, 5000);
     return this.#finalize(rec);
   }
@@ -493,7 +487,7 @@ export class VmService {
       if (r.state.status === 'created' || r.state.status === 'stopped') {
         throw new FailedPreconditionError(`VM ${r.name} is not running (state: ${r.state.status})`);
       }
-      if (r.state.busyPid && r.state.busyPid !== process.pid && processAliveQuick(r.state.busyPid)) {
+      if (r.state.busyPid && r.state.busyPid !== process.pid && pidRuns(r.state.busyPid)) {
         throw new ConflictError(
           `VM ${r.name} is ${r.state.status} by another command (pid ${r.state.busyPid})`,
         );
@@ -551,9 +545,7 @@ export class VmService {
     return this.#store
       .all()
       .filter(
-        (r) =>
-          isVmActive(r.state.status) &&
-          !(r.state.busyPid !== undefined && processAliveQuick(r.state.busyPid)),
+        (r) => isVmActive(r.state.status) && !(r.state.busyPid !== undefined && pidRuns(r.state.busyPid)),
       );
   }
 
@@ -561,10 +553,10 @@ export class VmService {
   async reconcileOne(id: string): Promise<void> {
     const rec = this.#store.find(id);
     if (!rec || !isVmActive(rec.state.status)) return;
-    if (rec.state.busyPid !== undefined && processAliveQuick(rec.state.busyPid)) return;
+    if (rec.state.busyPid !== undefined && pidRuns(rec.state.busyPid)) return;
     if (rec.state.status === 'starting' || rec.state.status === 'stopping') {
       // The command working on it died: whatever QEMU it left is killed, the VM recorded as stopped.
-      if (rec.state.qemu) killIfSame(rec.state.qemu);
+      if (rec.state.qemu) signalIfSame(rec.state.qemu);
       await this.#finalize(rec);
       return;
     }
@@ -721,15 +713,6 @@ export class VmService {
   #requireImages(): VmImageService {
     if (!this.#images) throw new UnavailableError('VM images are not available in this engine');
     return this.#images;
-  }
-}
-
-function processAliveQuick(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

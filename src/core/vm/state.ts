@@ -1,4 +1,5 @@
 import { FailedPreconditionError } from '../errors.ts';
+import type { ProcessIdentity } from '../process.ts';
 
 /**
  * The life of a VM record. `created` until first started; `running` while its QEMU lives; `stopped` once QEMU is
@@ -6,13 +7,6 @@ import { FailedPreconditionError } from '../errors.ts';
  * so that reconcile in another process leaves it alone.
  */
 export type VmStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
-
-/** How a QEMU process is known: a pid alone can be recycled, so its start time (/proc/<pid>/stat) goes with it. */
-export interface ProcessIdentity {
-  readonly pid: number;
-  /** Field 22 of /proc/<pid>/stat: clock ticks after boot. */
-  readonly startTime: number;
-}
 
 export interface VmState {
   readonly status: VmStatus;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { FailedPreconditionError, InternalError } from '../../core/errors.ts';
+import { pidRuns } from '../proc/process.ts';
 
 /**
  * The native log writer (native/log-writer, built into dist/native/hbx-logwriter): one process per running
@@ -82,15 +83,7 @@ export function livingWriter(pidFile: string): number {
   } catch {
     return 0;
   }
-  if (!Number.isInteger(pid) || pid <= 0) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    return comm === COMM && stat[close + 2] !== 'Z' ? pid : 0;
-  } catch {
-    return 0;
-  }
+  return pidRuns(pid, { comm: COMM }) && pid !== process.pid ? pid : 0;
 }
 
 /** Ends a writer whose conmon never came (a failed create): it would otherwise wait for it a minute. */

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { UnavailableError } from '../../core/errors.ts';
-import type { ProcessIdentity } from '../../core/vm/state.ts';
+import type { ProcessIdentity } from '../../core/process.ts';
+import { processStartTime, signalIfSame } from '../proc/process.ts';
 
 /**
  * Starts QEMU detached from the CLI: in a new session (setsid), stdio to a log file, under a waiter — a POSIX shell
@@ -63,7 +64,7 @@ export async function launchQemu(req: LaunchRequest): Promise<Launched> {
       );
     }
     if (Date.now() > deadline) {
-      if (pid !== undefined) killIfSame({ pid, startTime: processStartTime(pid) ?? -1 });
+      if (pid !== undefined) signalIfSame({ pid, startTime: processStartTime(pid) ?? -1 });
       throw new UnavailableError(`QEMU did not create its QMP socket within ${req.timeoutMs ?? 10_000} ms`);
     }
     await new Promise((r) => setTimeout(r, 2));
@@ -104,45 +105,6 @@ export function complaintIn(log: string): string | undefined {
     .map((l) => l.replace(/^qemu(-system-\w+)?: /, '').trim())
     .filter((l) => l !== '' && !l.startsWith('warning:') && !SHELL_SIGNAL_LINE.test(l));
   return lines.at(-1);
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks after boot); undefined when the process is gone. */
-export function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (rest[0] === 'Z') return undefined; // exited, waiting to be reaped
-    const t = Number(rest[19]);
-    return Number.isFinite(t) ? t : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether this exact process (not a later one that got its pid) still runs. */
-export function isAlive(p: ProcessIdentity | undefined): boolean {
-  return p !== undefined && processStartTime(p.pid) === p.startTime;
-}
-
-/** SIGKILL, only when the pid still names the process we started. */
-export function killIfSame(p: ProcessIdentity, signal: NodeJS.Signals = 'SIGKILL'): boolean {
-  if (!isAlive(p)) return false;
-  try {
-    process.kill(p.pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits until the process is gone; false at the deadline. */
-export async function waitGone(p: ProcessIdentity | undefined, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(p)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
 }
 
 /** The exit status the waiter recorded, if it did. */
