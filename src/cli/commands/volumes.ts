@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { parseLabels } from '../../core/container/parse.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { humanSize } from '../../core/human.ts';
+import type { Volume } from '../../engine/volumes.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../exit-codes.ts';
-import { formatTable } from '../table.ts';
-import { renderTemplate } from '../template.ts';
+import { type ListSpec, printInspect, printList } from '../output.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -46,17 +46,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
         else throw new InvalidArgumentError(`invalid filter '${key}'`);
       }
       const volumes = await engine.volumes.list(filters);
-      if (flags.quiet) for (const v of volumes) ctx.stdout.write(`${v.Name}\n`);
-      else if (flags.format === 'json') for (const v of volumes) ctx.stdout.write(`${JSON.stringify(v)}\n`);
-      else if (flags.format && flags.format !== 'table')
-        for (const v of volumes) ctx.stdout.write(`${renderTemplate(flags.format, v)}\n`);
-      else
-        ctx.stdout.write(
-          formatTable(
-            ['DRIVER', 'VOLUME NAME'],
-            volumes.map((v) => [v.Driver, v.Name]),
-          ),
-        );
+      printList(ctx.stdout, volumes, VOLUME_LIST, flags);
     });
   volume
     .command('inspect')
@@ -65,9 +55,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (names: string[], flags: { format?: string }) => {
       const engine = await ctx.engine();
-      const views = await Promise.all(names.map((n) => engine.volumes.inspect(n)));
-      if (flags.format) for (const v of views) ctx.stdout.write(`${renderTemplate(flags.format, v)}\n`);
-      else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
+      printInspect(ctx.stdout, await Promise.all(names.map((n) => engine.volumes.inspect(n))), flags.format);
     });
   volume
     .command('rm')
@@ -103,3 +91,12 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
       );
     });
 }
+
+const VOLUME_LIST: ListSpec<Volume> = {
+  columns: [
+    { header: 'DRIVER', cell: (v) => v.Driver },
+    { header: 'VOLUME NAME', cell: (v) => v.Name },
+  ],
+  id: (v) => v.Name,
+  headers: { Name: 'VOLUME NAME' },
+};
