@@ -17,6 +17,7 @@ import { layoutFor } from '../src/core/paths.ts';
 import { LinuxNetworkDriver } from '../src/drivers/network/linux.ts';
 import { Database } from '../src/drivers/store/database.ts';
 import { NetworkService } from '../src/engine/networks.ts';
+import { NO_USERS } from '../src/engine/references.ts';
 import { INSIDE_PRIVATE_NETNS } from './helpers/private-netns.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -72,7 +73,7 @@ if (!inside) {
     ]);
     db = new Database(layout.db);
     driver = new LinuxNetworkDriver({ dnsDir: path.join(layout.runRoot, 'dns') });
-    svc = new NetworkService({ layout, db, driver });
+    svc = new NetworkService({ references: NO_USERS, layout, db, driver });
   });
 
   after(async () => {
@@ -211,11 +212,12 @@ if (!inside) {
       `import { Database } from '${repo}/src/drivers/store/database.ts';
 import { NetworkService } from '${repo}/src/engine/networks.ts';
 import { layoutFor } from '${repo}/src/core/paths.ts';
+import { NO_USERS } from '${repo}/src/engine/references.ts';
 const layout = layoutFor(${JSON.stringify(dir)});
 const noop = { hostNetns: '', apply: async () => {}, linkExists: () => true, hostRoutes: () => [], presentChains: async () => new Set(),
   hostInterfaces: () => [], taggedRules: async () => [], portFree: async () => true, hostResolvConf: () => '',
   dns: { update: async () => {}, stop: () => {}, known: () => [] } };
-const svc = new NetworkService({ layout, db: new Database(layout.db), driver: noop });
+const svc = new NetworkService({ references: NO_USERS, layout, db: new Database(layout.db), driver: noop });
 const r = await svc.setUp({ ownerId: process.argv[2], ownerName: process.argv[2].slice(0, 8), hostname: 'x', networks: [{ network: 'second' }] });
 console.log(r.endpoints[0].address);
 `,

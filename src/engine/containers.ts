@@ -900,28 +900,6 @@ export class ContainerService {
     return out;
   }
 
-  /** Containers configured on a network, running or not (docker refuses `network rm` while any exists). */
-  configuredOn(n: { id: string; name: string; isDefault: boolean }): string[] {
-    const out: string[] = [];
-    for (const rec of this.store.all()) {
-      if (rec.config.networkMode !== 'bridge') continue;
-      const refs = rec.config.networks?.length
-        ? rec.config.networks.map((a) => a.network)
-        : [DEFAULT_NETWORK];
-      const on = refs.some((ref) => {
-        if (ref === n.name || ref === n.id) return true;
-        if (ref === DEFAULT_NETWORK) return n.isDefault;
-        try {
-          return this.#d.networks.record(ref).id === n.id;
-        } catch {
-          return false;
-        }
-      });
-      if (on) out.push(`container ${rec.name} (${shortId(rec.id)})`);
-    }
-    return out;
-  }
-
   /** Whether a container may hold a network namespace now: running, or being started by a live process. */
   holdsNetwork(id: string): boolean {
     const rec = this.store.find(id);

@@ -10,6 +10,7 @@ import { Database } from '../drivers/store/database.ts';
 import { EventLog } from './events.ts';
 import type { ProgressEvent } from './image-pull.ts';
 import { ImageService } from './images.ts';
+import { NO_USERS } from './references.ts';
 
 /** A fresh store on a temporary root, with the registry settings of a test. */
 function makeService(configDir: string, extra: { maxConcurrentDownloads?: number } = {}) {
@@ -18,6 +19,7 @@ function makeService(configDir: string, extra: { maxConcurrentDownloads?: number
   const db = new Database(layout.db);
   const events = new EventLog(db);
   const images = new ImageService({
+    references: NO_USERS,
     layout,
     db,
     events,

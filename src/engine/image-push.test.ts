@@ -10,6 +10,7 @@ import { Database } from '../drivers/store/database.ts';
 import { EventLog } from './events.ts';
 import type { ProgressEvent } from './image-push.ts';
 import { ImageService } from './images.ts';
+import { NO_USERS } from './references.ts';
 
 describe('ImageService.push', () => {
   let registry: FakeRegistry;
@@ -18,6 +19,7 @@ describe('ImageService.push', () => {
   const db = new Database(layout.db);
   const events = new EventLog(db);
   const images = new ImageService({
+    references: NO_USERS,
     layout,
     db,
     events,
@@ -118,6 +120,7 @@ describe('ImageService.push', () => {
       // It pulls back into a fresh store.
       const otherDb = new Database(path.join(root, 'b', 'db'));
       const other = new ImageService({
+        references: NO_USERS,
         layout: layoutFor(path.join(root, 'b')),
         db: otherDb,
         events: new EventLog(otherDb),

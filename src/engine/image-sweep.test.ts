@@ -9,6 +9,7 @@ import { buildImage, FakeRegistry } from '../drivers/registry/fake-registry.ts';
 import { Database } from '../drivers/store/database.ts';
 import { EventLog } from './events.ts';
 import { ImageService } from './images.ts';
+import { NO_USERS } from './references.ts';
 
 const waitFor = async (check: () => boolean, what: string) => {
   for (let i = 0; i < 200; i++) {
@@ -40,9 +41,10 @@ describe('a pull killed with SIGKILL', () => {
         import { Database } from ${JSON.stringify(path.resolve('src/drivers/store/database.ts'))};
         import { EventLog } from ${JSON.stringify(path.resolve('src/engine/events.ts'))};
         import { ImageService } from ${JSON.stringify(path.resolve('src/engine/images.ts'))};
+        import { NO_USERS } from ${JSON.stringify(path.resolve('src/engine/references.ts'))};
         const layout = layoutFor(${JSON.stringify(root)});
         const db = new Database(layout.db);
-        const images = new ImageService({ layout, db, events: new EventLog(db), registry: { configDir: ${JSON.stringify(root)} } });
+        const images = new ImageService({ references: NO_USERS, layout, db, events: new EventLog(db), registry: { configDir: ${JSON.stringify(root)} } });
         await images.pull(${JSON.stringify(ref)});`;
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
       const childGone = new Promise((r) => child.on('exit', r));
@@ -67,6 +69,7 @@ describe('a pull killed with SIGKILL', () => {
       const db = new Database(layout.db);
       try {
         const images = new ImageService({
+          references: NO_USERS,
           layout,
           db,
           events: new EventLog(db),

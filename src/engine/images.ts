@@ -40,6 +40,7 @@ import type { Database } from '../drivers/store/database.ts';
 import type { EventLog } from './events.ts';
 import type { PullOptions, PullResult, RegistryCredentials } from './image-pull.ts';
 import type { PushOptions, PushResult } from './image-push.ts';
+import type { References } from './references.ts';
 import type { TransferStore } from './transfer-store.ts';
 
 /**
@@ -56,6 +57,8 @@ export interface ImageServiceOptions {
   layout: Layout;
   db: Database;
   events: EventLog;
+  /** Which containers use an image: an image in use is not removed or pruned. */
+  references: References;
   content?: ContentStore;
   layers?: LayerStore;
   platform?: Platform;
@@ -131,6 +134,7 @@ export class ImageService {
   readonly #layout: Layout;
   readonly #db: Database;
   readonly #events: EventLog;
+  readonly #refs: References;
   readonly #platform: Platform;
   readonly #now: () => Date;
   #content: ContentStore | undefined;
@@ -144,6 +148,7 @@ export class ImageService {
     this.#layout = opts.layout;
     this.#db = opts.db;
     this.#events = opts.events;
+    this.#refs = opts.references;
     this.#content = opts.content;
     this.#layers = opts.layers;
     this.#platform = opts.platform ?? hostPlatform();
@@ -548,14 +553,7 @@ export class ImageService {
       .prepare('SELECT * FROM images WHERE removed = 0 ORDER BY created_at DESC')
       .all() as unknown as ImageRow[];
     const tags = this.#tagsById();
-    const counts = new Map(
-      (
-        sql.prepare('SELECT image_id, COUNT(*) AS n FROM containers GROUP BY image_id').all() as Array<{
-          image_id: string;
-          n: number;
-        }>
-      ).map((r) => [r.image_id, r.n]),
-    );
+    const counts = this.#refs.containerCountsByImage();
     const f = opts.filters ?? {};
     const bounds: { before?: number; since?: number } = {};
     if (f.before !== undefined) bounds.before = this.#createdOf((await this.resolve(f.before)).id);
@@ -604,11 +602,7 @@ export class ImageService {
   }
 
   #containersUsing(id: Digest): string[] {
-    return (
-      this.#db.prepare('SELECT id FROM containers WHERE image_id = ? ORDER BY created_at').all(id) as Array<{
-        id: string;
-      }>
-    ).map((r) => r.id);
+    return this.#refs.containersOfImage(id);
   }
 
   async inspect(ref: string): Promise<ImageInspect> {
@@ -836,13 +830,15 @@ export class ImageService {
     const reclaim: Array<() => Promise<void>> = [];
     this.#db.transaction(() => {
       const sql = this.#db;
-      const candidates = sql
-        .prepare(
-          `SELECT id FROM images i WHERE removed = 0
-             AND NOT EXISTS (SELECT 1 FROM containers c WHERE c.image_id = i.id)
+      const used = this.#refs.containerCountsByImage();
+      const candidates = (
+        sql
+          .prepare(
+            `SELECT id FROM images i WHERE removed = 0
              ${opts.all ? '' : 'AND NOT EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id)'}`,
-        )
-        .all() as Array<{ id: Digest }>;
+          )
+          .all() as Array<{ id: Digest }>
+      ).filter((r) => !used.has(r.id));
       for (const { id } of candidates) {
         for (const t of this.#tagsOf(id)) deleted.push({ Untagged: familiarName(t) });
         sql.prepare('DELETE FROM image_tags WHERE image_id = ?').run(id);
@@ -883,11 +879,10 @@ export class ImageService {
     content: ContentStore,
     layers: LayerStore,
   ): { deleted: Digest[]; bytes: number; reclaim: Array<() => Promise<void>> } {
-    const rows = this.#db
-      .prepare(
-        'SELECT id FROM images i WHERE removed = 1 AND NOT EXISTS (SELECT 1 FROM containers c WHERE c.image_id = i.id)',
-      )
-      .all() as Array<{ id: Digest }>;
+    const used = this.#refs.containerCountsByImage();
+    const rows = (
+      this.#db.prepare('SELECT id FROM images WHERE removed = 1').all() as Array<{ id: Digest }>
+    ).filter((r) => !used.has(r.id));
     const out = { deleted: [] as Digest[], bytes: 0, reclaim: [] as Array<() => Promise<void>> };
     for (const { id } of rows) {
       const r = this.#deleteImage(id, content, layers);

@@ -63,6 +63,7 @@ import type { Layout } from '../core/paths.ts';
 import type { NetworkDriver } from '../drivers/network/network-driver.ts';
 import type { Database } from '../drivers/store/database.ts';
 import type { EventLog } from './events.ts';
+import type { References } from './references.ts';
 
 export interface NetworkCreateOptions {
   name: string;
@@ -126,7 +127,7 @@ export class NetworkService {
   readonly #netnsDir: string;
   readonly #lockDir: string;
 
-  readonly #configuredUsers: (n: NetworkRecord) => string[];
+  readonly #refs: References;
 
   constructor(opts: {
     layout: Layout;
@@ -134,9 +135,9 @@ export class NetworkService {
     driver: NetworkDriver;
     events?: EventLog;
     /** Workloads configured on a network even while stopped ("container web (3f2a1b…)"): they keep it in use. */
-    configuredUsers?: (n: NetworkRecord) => string[];
+    references: References;
   }) {
-    this.#configuredUsers = opts.configuredUsers ?? (() => []);
+    this.#refs = opts.references;
     this.#layout = opts.layout;
     this.#db = opts.db;
     this.#driver = opts.driver;
@@ -305,7 +306,7 @@ export class NetworkService {
     }
     const users = new Set([
       ...this.#endpointsOf(n.id).map((e) => `${e.kind} ${e.ownerName} (${e.ownerId.slice(0, 12)})`),
-      ...this.#configuredUsers(n),
+      ...this.#refs.usersOfNetwork(n),
     ]);
     if (users.size > 0) throw new ConflictError(`network ${n.name} is in use by ${[...users].join(', ')}`);
     await this.#bringDown(n);
@@ -345,7 +346,8 @@ export class NetworkService {
   async prune(): Promise<string[]> {
     const out: string[] = [];
     for (const n of this.#all()) {
-      if (n.isDefault || this.#endpointsOf(n.id).length > 0 || this.#configuredUsers(n).length > 0) continue;
+      if (n.isDefault || this.#endpointsOf(n.id).length > 0 || this.#refs.usersOfNetwork(n).length > 0)
+        continue;
       await this.remove(n.id);
       out.push(n.name);
     }

@@ -5,6 +5,7 @@ import type { Layout } from '../core/paths.ts';
 import type { QemuImg } from '../drivers/qemu/qemu-img.ts';
 import type { Database } from '../drivers/store/database.ts';
 import type { EventLog } from './events.ts';
+import type { References } from './references.ts';
 
 /**
  * A base image for `vm create --image`: a disk stored once under `<root>/vm-images/` and never written again. Disk
@@ -28,7 +29,7 @@ export class VmImageService {
   readonly #dir: string;
   readonly #qemuImg: QemuImg;
   readonly #events: EventLog | undefined;
-  readonly #inUse: (name: string) => string[];
+  readonly #refs: References;
 
   constructor(opts: {
     layout: Layout;
@@ -36,13 +37,13 @@ export class VmImageService {
     qemuImg: QemuImg;
     events?: EventLog;
     /** The VMs whose disks are clones of an image: it cannot be removed while they exist. */
-    inUse: (name: string) => string[];
+    references: References;
   }) {
     this.#db = opts.db;
     this.#dir = path.join(opts.layout.root, 'vm-images');
     this.#qemuImg = opts.qemuImg;
     this.#events = opts.events;
-    this.#inUse = opts.inUse;
+    this.#refs = opts.references;
   }
 
   async import(file: string, name: string): Promise<VmImageRecord> {
@@ -114,7 +115,7 @@ export class VmImageService {
 
   remove(name: string): void {
     const rec = this.get(name);
-    const users = this.#inUse(name);
+    const users = this.#refs.vmsOfBaseImage(name);
     if (users.length > 0) throw new ConflictError(`VM image ${name} is in use by ${users.join(', ')}`);
     this.#db.prepare('DELETE FROM vm_images WHERE name = ?').run(name);
     fs.rmSync(rec.path, { force: true });

@@ -577,23 +577,6 @@ export class VmService {
     return isVmActive(rec.state.status);
   }
 
-  /** VMs configured on a network, for `network rm`'s refusal ("vm web (3f2a1b…)"). */
-  configuredOn(n: { id: string; name: string }): string[] {
-    return this.#store
-      .all()
-      .filter((r) =>
-        r.config.networks.some((a) => {
-          if (a.network === n.name || a.network === n.id) return true;
-          try {
-            return this.#networks.record(a.network).id === n.id;
-          } catch {
-            return false;
-          }
-        }),
-      )
-      .map((r) => `vm ${r.name} (${r.id.slice(0, 12)})`);
-  }
-
   /** Everything `vm inspect` / `vm ls` show about a VM. */
   facts(rec: VmRecord): VmFacts {
     const p = this.paths(rec.id);
@@ -616,14 +599,6 @@ export class VmService {
         ConsoleSocket: p.consoleSocket,
       },
     };
-  }
-
-  /** VMs whose disk is a clone of (or whose CD-ROM is) the base image `name`. */
-  usingImage(name: string): string[] {
-    return this.#store
-      .all()
-      .filter((r) => r.config.boot.kind === 'image' && r.config.boot.image === name)
-      .map((r) => `vm ${r.name}`);
   }
 
   endpoints(id: string): EndpointRecord[] {

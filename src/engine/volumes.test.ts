@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { layoutFor } from '../core/paths.ts';
 import { Database } from '../drivers/store/database.ts';
 import { EventLog } from './events.ts';
+import { NO_USERS } from './references.ts';
 import { ANONYMOUS_LABEL, VolumeService } from './volumes.ts';
 
 describe('VolumeService', () => {
@@ -13,7 +14,13 @@ describe('VolumeService', () => {
   const layout = layoutFor(root);
   const db = new Database(layout.db);
   const events = new EventLog(db);
-  const volumes = new VolumeService({ layout, db, events });
+  // A container that mounts `kept`, as the references port reads it from the containers' records.
+  let users: string[] = [];
+  const references = {
+    ...NO_USERS,
+    containersOfVolume: (name: string) => (name === 'kept' ? users : []),
+  };
+  const volumes = new VolumeService({ references, layout, db, events });
   after(() => {
     db.close();
     fs.rmSync(root, { recursive: true, force: true });
@@ -41,16 +48,7 @@ describe('VolumeService', () => {
     assert.throws(() => volumes.create({ name: 'bad/name' }), /invalid volume name "bad\/name"/);
     volumes.create({ name: 'kept' });
     const anon = volumes.create({ labels: { [ANONYMOUS_LABEL]: '' } });
-    db.prepare(
-      'INSERT INTO containers (id, name, image_id, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(
-      'c1',
-      'c1',
-      'sha256:x',
-      0,
-      JSON.stringify({ mounts: [{ type: 'volume', source: 'kept', target: '/k' }] }),
-      '{}',
-    );
+    users = ['c1'];
     assert.throws(() => volumes.remove('kept'), /volume is in use - \[c1\]/);
     const pruned = volumes.prune();
     assert.deepEqual(pruned.deleted, [anon.Name]);

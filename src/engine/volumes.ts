@@ -5,6 +5,7 @@ import { newId, validateName } from '../core/ids.ts';
 import type { Layout } from '../core/paths.ts';
 import type { Database } from '../drivers/store/database.ts';
 import type { EventLog } from './events.ts';
+import type { References } from './references.ts';
 
 /** Marks volumes made for a `-v /path` without a name: `rm -v` and `volume prune` remove them. */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -32,11 +33,14 @@ export class VolumeService {
   readonly #layout: Layout;
   readonly #db: Database;
   readonly #events: EventLog;
+  readonly #refs: References;
 
-  constructor(opts: { layout: Layout; db: Database; events: EventLog }) {
+  /** `references`: which containers mount a volume (one in use is not removed or pruned). */
+  constructor(opts: { layout: Layout; db: Database; events: EventLog; references: References }) {
     this.#layout = opts.layout;
     this.#db = opts.db;
     this.#events = opts.events;
+    this.#refs = opts.references;
   }
 
   create(opts: {
@@ -100,13 +104,7 @@ export class VolumeService {
 
   /** Ids of containers whose mounts name this volume. */
   usedBy(name: string): string[] {
-    const rows = this.#db
-      .prepare(
-        `SELECT DISTINCT c.id AS id FROM containers c, json_each(c.config, '$.mounts') m
-         WHERE json_extract(m.value, '$.type') = 'volume' AND json_extract(m.value, '$.source') = ?`,
-      )
-      .all(name) as Array<{ id: string }>;
-    return rows.map((r) => r.id);
+    return this.#refs.containersOfVolume(name);
   }
 
   remove(name: string, opts: { force?: boolean } = {}): void {

@@ -20,6 +20,7 @@ import { ImageService } from '../engine/images.ts';
 import type { Ledger } from '../engine/ledger.ts';
 import { NetworkService } from '../engine/networks.ts';
 import { reconcileEngine } from '../engine/reconcile.ts';
+import { recordReferences } from '../engine/references.ts';
 import { resetEngine } from '../engine/reset.ts';
 import { VmImageService } from '../engine/vm-images.ts';
 import { VmService } from '../engine/vms.ts';
@@ -52,15 +53,26 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
     ...registryOptionsFrom(process.env),
     ...(opts.storedLogins === false ? { storedLogins: false } : {}),
   };
-  const images = new ImageService({ layout, db, events, registry });
-  const volumes = new VolumeService({ layout, db, events });
+  // Who uses an image, a volume, a network or a base image: read from the users' records (built below).
+  const references = recordReferences({
+    containers: () => containers.store.all(),
+    vms: () => vms.list(),
+    networkIdOf: (ref) => {
+      try {
+        return networks.record(ref).id;
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  const images = new ImageService({ layout, db, events, registry, references });
+  const volumes = new VolumeService({ layout, db, events, references });
   const networks = new NetworkService({
     layout,
     db,
     events,
     driver: new LinuxNetworkDriver({ dnsDir: path.join(layout.runRoot, 'dns') }),
-    // Built below; asked only when a network is removed.
-    configuredUsers: (n) => [...containers.configuredOn(n), ...vms.configuredOn(n)],
+    references,
   });
   const runtime = new ConmonRuncRuntime({
     runcRoot: layout.runcRoot,
@@ -96,7 +108,7 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
       hostTscKhz: () => hostTscKhz(),
       accelerator: () => acceleratorFor(layout),
     },
-    images: new VmImageService({ layout, db, qemuImg, events, inUse: (name) => vms.usingImage(name) }),
+    images: new VmImageService({ layout, db, qemuImg, events, references }),
     onReserved: () => containers.confineToSharedCpus(),
   });
   const engine: LocalEngine = {

@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { layoutFor } from '../../src/core/paths.ts';
 import { Database } from '../../src/drivers/store/database.ts';
+import { ContainerStore } from '../../src/engine/container-store.ts';
 import { EventLog } from '../../src/engine/events.ts';
 import { ImageService } from '../../src/engine/images.ts';
+import { recordReferences } from '../../src/engine/references.ts';
 
 /** A throw-away hyperbox root with an ImageService on it. */
 export interface ImageEnv {
@@ -22,7 +24,14 @@ export function makeImageEnv(prefix = 'hb-images-'): ImageEnv {
   const layout = layoutFor(root);
   const db = new Database(layout.db);
   const events = new EventLog(db);
-  const images = new ImageService({ layout, db, events });
+  // Containers a test records in the store use their images, as in the engine.
+  const containers = new ContainerStore(db);
+  const references = recordReferences({
+    containers: () => containers.all(),
+    vms: () => [],
+    networkIdOf: () => undefined,
+  });
+  const images = new ImageService({ layout, db, events, references });
   return {
     root,
     layout,
