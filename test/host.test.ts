@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCpuList } from '../src/core/ledger/cpu-list.ts';
 import { layoutFor } from '../src/core/paths.ts';
-import type { LocalEngine } from '../src/engine/engine.ts';
+import type { LocalEngine } from '../src/engine/local-engine.ts';
 import { createLocalEngine } from '../src/wiring/engine.ts';
 import { privilegedSkipReason, TestRoot } from './helpers/cli.ts';
 

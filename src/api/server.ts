@@ -3,7 +3,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { mark } from '../core/trace.ts';
-import type { LocalEngine } from '../engine/engine.ts';
+import type { LocalEngine } from '../engine/local-engine.ts';
 import type { ReconcileGate } from '../engine/reconcile-gate.ts';
 import { dockerRouter } from './docker/router.ts';
 import { API_VERSION, hyperboxVersion, serverHeader } from './docker/version.ts';

@@ -1,5 +1,6 @@
 import type { Layout } from '../core/paths.ts';
-import type { Engine, LocalEngine } from '../engine/engine.ts';
+import type { Engine } from '../engine/api/engine.ts';
+import type { LocalEngine } from '../engine/local-engine.ts';
 import type { LocalEngineOptions } from '../wiring/engine.ts';
 
 /** What every command receives: where the state lives, the engine (built on first use), and the terminal. */

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { parseGoDuration } from '../core/human.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/api/engine.ts';
 import { dockerEventMessage, type EngineEvent, type EventFilter } from '../engine/events.ts';
 import type { CliContext } from './context.ts';
 import { renderTemplate } from './template.ts';

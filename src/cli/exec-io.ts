@@ -1,5 +1,5 @@
 import { parseEnv } from '../core/container/parse.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/api/engine.ts';
 import type { CliContext } from './context.ts';
 
 /** `exec`'s flags, as commander hands them over. */

@@ -1,6 +1,6 @@
 import { humanBinarySize, humanSize } from '../core/human.ts';
 import { shortId } from '../core/ids.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/api/engine.ts';
 import type { CliContext } from './context.ts';
 import { formatTable } from './table.ts';
 import { renderTemplate } from './template.ts';

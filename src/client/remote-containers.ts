@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { stateClause } from '../core/container/status-text.ts';
 import { ConflictError, HyperboxError, InternalError } from '../core/errors.ts';
 import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
+import type { ContainerEngine } from '../engine/api/containers.ts';
 import type { ContainerArchive, ContainerPathStat } from '../engine/container-archive.ts';
 import type { CopyStreams } from '../engine/container-copy.ts';
 import type { ExecRequest } from '../engine/container-exec.ts';
@@ -9,7 +10,6 @@ import type { LogChunk, LogsRequest } from '../engine/container-logs.ts';
 import type { ContainerStatsSample } from '../engine/container-stats.ts';
 import type { ContainerRecord } from '../engine/container-store.ts';
 import type { CreateRequest, StartOptions } from '../engine/containers.ts';
-import type { ContainerEngine } from '../engine/engine.ts';
 import type { ApiClient } from './http.ts';
 import { logChunks, socketStreams } from './streams.ts';
 

@@ -1,10 +1,14 @@
 import type { HostView } from '../core/host/host-view.ts';
 import type { PortBinding } from '../core/network/ports.ts';
 import type { NetworkInspect } from '../core/network/types.ts';
+import type { Engine } from '../engine/api/engine.ts';
+import type { EventEngine } from '../engine/api/events.ts';
+import type { HostEngine } from '../engine/api/host.ts';
+import type { NetworkEngine } from '../engine/api/networks.ts';
+import type { SystemEngine } from '../engine/api/system.ts';
+import type { VolumeEngine } from '../engine/api/volumes.ts';
 import type { DiskUsage } from '../engine/disk-usage.ts';
-import type { Engine, EventEngine, NetworkEngine, SystemEngine, VolumeEngine } from '../engine/engine.ts';
 import type { EngineEvent, EventFilter } from '../engine/events.ts';
-import type { HostEngine } from '../engine/host-service.ts';
 import type { NetworkAttachment, NetworkCreateOptions } from '../engine/networks.ts';
 import type { PlanReport } from '../engine/planner.ts';
 import type { Volume } from '../engine/volumes.ts';

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { NotImplementedError } from '../core/errors.ts';
 import type { Digest } from '../core/image/digest.ts';
 import { parseReference } from '../core/image/reference.ts';
-import type { ImageEngine } from '../engine/engine.ts';
+import type { ImageEngine } from '../engine/api/images.ts';
 import type { ProgressEvent, PullOptions, PullResult } from '../engine/image-pull.ts';
 import type { PushOptions, PushResult } from '../engine/image-push.ts';
 import type {

@@ -3,17 +3,10 @@ import { type HostView, hostView } from '../core/host/host-view.ts';
 import type { Layout } from '../core/paths.ts';
 import { readHostFacts, readStorage } from '../drivers/host/host-inventory.ts';
 import { acceleratorFor } from './accelerator.ts';
+import type { HostEngine } from './api/host.ts';
 import type { ContainerRecord } from './container-store.ts';
 import type { Ledger } from './ledger.ts';
 import { type PlanReport, type PlanRequest, planReport } from './planner.ts';
-
-/** The host as `hyperbox host` and `hyperbox plan` see it, in-process or through the daemon. */
-export interface HostEngine {
-  /** Inventory, accelerator and who holds each CPU, memory and disk; `probe` boots the KVM test guest again. */
-  report(opts?: { probe?: boolean }): Promise<HostView>;
-  /** How many VMs (and containers) fit on this host, or on the hypothetical one the request names. */
-  plan(req: PlanRequest): Promise<PlanReport>;
-}
 
 /** Reads the host (its inventory is never stored: it is read fresh) and the ledger of this state root. */
 export class HostService implements HostEngine {

@@ -1,4 +1,4 @@
-import type { LocalEngine } from './engine.ts';
+import type { LocalEngine } from './local-engine.ts';
 import { ReconcileGate } from './reconcile-gate.ts';
 
 /** How many containers (or VMs) the daemon reconciles at once: each is mostly waiting on runc, ip and umount. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Layout } from '../core/paths.ts';
-import type { LocalEngine } from './engine.ts';
+import type { LocalEngine } from './local-engine.ts';
 
 export interface ResetSummary {
   containers: number;

@@ -12,12 +12,12 @@ import { SPACE_RESERVE_BYTES, SpaceReserve } from '../drivers/store/space-reserv
 import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
 import { diskUsage } from '../engine/disk-usage.ts';
-import type { LocalEngine } from '../engine/engine.ts';
 import { readLogDefaults } from '../engine/engine-config.ts';
 import { EventLog } from '../engine/events.ts';
 import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images.ts';
 import type { Ledger } from '../engine/ledger.ts';
+import type { LocalEngine } from '../engine/local-engine.ts';
 import { NetworkService } from '../engine/networks.ts';
 import { reconcileEngine } from '../engine/reconcile.ts';
 import { recordReferences } from '../engine/references.ts';

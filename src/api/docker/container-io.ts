@@ -1,6 +1,6 @@
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
 import type { AttachSession } from '../../drivers/runtime/oci-runtime.ts';
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import { streamLogs, timeParam } from '../log-stream.ts';
 import type { Router } from '../router.ts';
 import type { AttachBroker } from './attach-broker.ts';

@@ -4,7 +4,7 @@ import { statusText } from '../../core/container/status-text.ts';
 import { commandLine } from '../../core/container/views.ts';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
 import type { ContainerRecord } from '../../engine/container-store.ts';
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import type { AttachBroker } from './attach-broker.ts';
 import { Body } from './body.ts';

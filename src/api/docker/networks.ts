@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.ts';
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { Body } from './body.ts';
 import { parseFilters } from './filters.ts';

@@ -1,4 +1,4 @@
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import { Router } from '../router.ts';
 import { archiveRoutes } from './archive.ts';
 import { AttachBroker } from './attach-broker.ts';

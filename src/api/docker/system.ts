@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import type { LocalEngine } from '../../engine/engine.ts';
 import { dockerEventMessage, type EventFilter } from '../../engine/events.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { parseFilters } from './filters.ts';
 import { imageSummaryView } from './images.ts';

@@ -1,4 +1,4 @@
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { Body } from './body.ts';
 import { boolParam, parseFilters } from './filters.ts';

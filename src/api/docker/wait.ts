@@ -1,7 +1,7 @@
 import { isActive } from '../../core/container/state.ts';
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
-import type { LocalEngine } from '../../engine/engine.ts';
 import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from '../../engine/event-wakeup.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 

@@ -1,4 +1,4 @@
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import { errorJson } from '../errors.ts';
 import { streamLogs } from '../log-stream.ts';
 import type { NativeApi } from './operations.ts';

@@ -1,6 +1,6 @@
 import type { DiskFullContext } from '../../core/disk-full.ts';
-import type { LocalEngine } from '../../engine/engine.ts';
 import type { ProgressEvent } from '../../engine/image-pull.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import { registryAuthFrom } from '../docker/registry-auth.ts';
 import type { Exchange } from '../exchange.ts';
 import type { NativeApi } from './operations.ts';

@@ -1,4 +1,4 @@
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { nativeContainerRoutes } from './containers.ts';
 import { nativeHostRoutes } from './host.ts';

@@ -1,4 +1,4 @@
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
 import { parseBody, readQuery } from './validate.ts';

@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import type { LocalEngine } from '../../engine/engine.ts';
+import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Exchange } from '../exchange.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
