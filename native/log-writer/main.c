@@ -1,7 +1,7 @@
 /*
  * hbx-logwriter --version
  * hbx-logwriter --fifo PATH --file PATH --format json-file|local [--max-size BYTES] [--max-file N] [--compress]
- *               [--attrs JSON] [--error-file PATH]
+ *               [--attrs JSON] [--error-file PATH] [--pid-file PATH]
  *
  * Creates the FIFO and opens it for reading, prints "ready" on stdout (the engine then starts conmon with
  * `-l k8s-file:<fifo>`), and from then on converts conmon's records into the log files until conmon closes its end.
@@ -29,7 +29,7 @@
 #define PIECE 8192
 /* conmon opens the FIFO right after it starts: no writer by then means it never started. */
 #define FIRST_WRITER_TIMEOUT_MS 60000
-#define HBX_LOG_WRITER_VERSION "1"
+#define HBX_LOG_WRITER_VERSION "2"
 /* Attributes (labels, env) are the same JSON on every json-file record: kept short. */
 #define MAX_ATTRS 4096
 #define MAX_PATH 3800
@@ -37,6 +37,7 @@
 enum format { FORMAT_JSON, FORMAT_LOCAL };
 
 static const char *error_file;
+static const char *pid_file;
 static enum format format;
 static const char *attrs;
 static size_t attrs_len;
@@ -232,6 +233,31 @@ static int64_t number(const char *flag, const char *v)
 	return n;
 }
 
+/*
+ * The writer names itself, first thing: a starter killed between spawning it and hearing "ready" cannot, and a
+ * writer nobody knows of would outlive the teardown. Written whole under a temporary name, then renamed.
+ */
+static int write_pid_file(const char *path)
+{
+	char tmp[MAX_PATH + 16], text[32];
+	if (strlen(path) > MAX_PATH) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int n = snprintf(text, sizeof text, "%d\n", (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, (size_t)n) != n) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	return rename(tmp, path);
+}
+
 int main(int argc, char **argv)
 {
 	const char *fifo = NULL;
@@ -274,6 +300,8 @@ int main(int argc, char **argv)
 				usage("--attrs is longer than 4096 bytes");
 		} else if (strcmp(a, "--error-file") == 0)
 			error_file = v;
+		else if (strcmp(a, "--pid-file") == 0)
+			pid_file = v;
 		else
 			usage("unknown option");
 	}
@@ -283,6 +311,10 @@ int main(int argc, char **argv)
 		usage("path too long");
 	if (out_file.max_file < 1)
 		out_file.max_file = 1;
+	if (pid_file && write_pid_file(pid_file) < 0) {
+		fprintf(stderr, "hbx-logwriter: pid file %s: %s\n", pid_file, strerror(errno));
+		return 1;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = {0};

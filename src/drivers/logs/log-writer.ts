@@ -36,6 +36,9 @@ export async function startLogWriter(binary: string, opts: LogWriterOptions): Pr
     '--max-size', String(opts.maxSize),
     '--max-file', String(opts.maxFile),
     '--error-file', opts.errorFile,
+    // The writer writes its own pid file before anything else: a starter killed right after spawning it
+    // (kill -9 of `run`) leaves a writer the teardown still finds.
+    '--pid-file', opts.pidFile,
   ];
   if (opts.compress) args.push('--compress');
   if (opts.attrs) args.push('--attrs', opts.attrs);
@@ -71,7 +74,6 @@ export async function startLogWriter(binary: string, opts: LogWriterOptions): Pr
     child.stderr.destroy();
     child.unref();
   }
-  fs.writeFileSync(opts.pidFile, `${child.pid}\n`);
   return child.pid!;
 }
 
