@@ -100,6 +100,83 @@ function crossing(from: string, to: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The sets of modules that import each other in a ring (strongly connected components of the import graph, type
+ * imports included: a ring of types still ties the files together). Each as its members, sorted, joined by ' '.
+ */
+function circles(graph: Map<string, string[]>): string[] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[] = [];
+  const visit = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const ring: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      ring.push(w);
+    } while (w !== v);
+    if (ring.length > 1 || graph.get(v)?.includes(v)) out.push(ring.sort().join(' '));
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return out.sort();
+}
+
+/** Rings that remain while the engine is split; may only shrink, like PENDING. */
+const PENDING_CIRCLES = new Set<string>([
+  'engine/api/containers.ts engine/api/engine.ts engine/api/events.ts engine/api/networks.ts engine/api/system.ts engine/api/vms.ts engine/api/volumes.ts engine/local-engine.ts engine/reset.ts',
+  'engine/container-archive.ts engine/container-copy.ts engine/container-exec.ts engine/containers.ts',
+]);
+
+describe('no import circles', () => {
+  const graph = new Map(sources(SRC).map((f) => [path.relative(SRC, f), importsOf(f)]));
+  const found = circles(graph);
+  it('no module reaches itself through its imports', () => {
+    assert.deepEqual(
+      found.filter((c) => !PENDING_CIRCLES.has(c)),
+      [],
+    );
+  });
+  it('lists as pending only rings that still exist', () => {
+    assert.deepEqual(
+      [...PENDING_CIRCLES].filter((c) => !found.includes(c)),
+      [],
+      'take these off PENDING_CIRCLES: they are gone',
+    );
+  });
+  it('finds a ring and only a ring', () => {
+    const g = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a']],
+      ['d', ['a']],
+    ]);
+    assert.deepEqual(circles(g), ['a b c']);
+    assert.deepEqual(
+      circles(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+      [],
+    );
+  });
+});
+
 describe('the layers', () => {
   const found: string[] = [];
   for (const file of sources(SRC)) {
