@@ -11,7 +11,7 @@ import type { DiskUsage } from '../engine/disk-usage.ts';
 import type { EngineEvent, EventFilter } from '../engine/events.ts';
 import type { NetworkAttachment, NetworkCreateOptions } from '../engine/networks.ts';
 import type { PlanReport } from '../engine/planner.ts';
-import type { Volume } from '../engine/volumes.ts';
+import type { Volume } from '../engine/volumes/service.ts';
 import { ApiClient } from './http.ts';
 import { RemoteContainers } from './remote-containers.ts';
 import { RemoteImages, type StoredLogins } from './remote-images.ts';

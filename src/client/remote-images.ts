@@ -5,8 +5,8 @@ import { NotImplementedError } from '../core/errors.ts';
 import type { Digest } from '../core/image/digest.ts';
 import { parseReference } from '../core/image/reference.ts';
 import type { ImageEngine } from '../engine/api/images.ts';
-import type { ProgressEvent, PullOptions, PullResult } from '../engine/image-pull.ts';
-import type { PushOptions, PushResult } from '../engine/image-push.ts';
+import type { ProgressEvent, PullOptions, PullResult } from '../engine/images/pull.ts';
+import type { PushOptions, PushResult } from '../engine/images/push.ts';
 import type {
   ArchiveFormat,
   DeleteItem,
@@ -14,7 +14,7 @@ import type {
   ImageSummary,
   ImportOptions,
   ResolvedImage,
-} from '../engine/images.ts';
+} from '../engine/images/service.ts';
 import { type ApiClient, ndjsonLines } from './http.ts';
 
 const P = '/hyperbox/v1/images';

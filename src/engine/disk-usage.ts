@@ -3,8 +3,8 @@ import path from 'node:path';
 import { isActive } from '../core/container/state.ts';
 import type { Layout } from '../core/paths.ts';
 import type { ContainerRecord } from './container-store.ts';
-import type { ImageSummary } from './images.ts';
-import { duSync, type Volume } from './volumes.ts';
+import type { ImageSummary } from './images/service.ts';
+import { duSync, type Volume } from './volumes/service.ts';
 
 /** One kind of object in `system df`: how many, how many in use, bytes, and bytes a prune would give back. */
 export interface UsageLine {

@@ -2,11 +2,11 @@ import type { Engine } from './api/engine.ts';
 import type { ContainerService } from './containers.ts';
 import type { EventLog } from './events.ts';
 import type { HostService } from './host-service.ts';
-import type { ImageService } from './images.ts';
+import type { ImageService } from './images/service.ts';
 import type { Ledger } from './ledger.ts';
 import type { NetworkService } from './networks.ts';
 import type { VmService } from './vms.ts';
-import type { VolumeService } from './volumes.ts';
+import type { VolumeService } from './volumes/service.ts';
 
 /**
  * The in-process engine: the concrete services (the API server and in-process-only commands use these). Extending

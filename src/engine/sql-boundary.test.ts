@@ -32,11 +32,11 @@ function sources(dir: string): string[] {
  */
 const PENDING = [
   'engine/events.ts',
-  'engine/images.ts',
+  'engine/images/service.ts',
   'engine/ledger.ts',
   'engine/networks.ts',
   'engine/vm-images.ts',
-  'engine/volumes.ts',
+  'engine/volumes/service.ts',
   'wiring/ledger.ts',
 ];
 

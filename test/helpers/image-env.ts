@@ -6,7 +6,7 @@ import { layoutFor } from '../../src/core/paths.ts';
 import { Database } from '../../src/drivers/store/database.ts';
 import { ContainerStore } from '../../src/engine/container-store.ts';
 import { EventLog } from '../../src/engine/events.ts';
-import { ImageService } from '../../src/engine/images.ts';
+import { ImageService } from '../../src/engine/images/service.ts';
 import { recordReferences } from '../../src/engine/references.ts';
 
 /** A throw-away hyperbox root with an ImageService on it. */

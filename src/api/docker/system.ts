@@ -162,7 +162,7 @@ async function infoView(engine: LocalEngine): Promise<Record<string, unknown>> {
 async function dfView(engine: LocalEngine): Promise<Record<string, unknown>> {
   const images = await engine.images.list();
   const volumes = engine.volumes.list();
-  const { duSync } = await import('../../engine/volumes.ts');
+  const { duSync } = await import('../../engine/volumes/service.ts');
   return {
     LayersSize: images.reduce((n, i) => n + i.size, 0),
     Images: images.map(imageSummaryView),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseLabels } from '../../core/container/parse.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { humanSize } from '../../core/human.ts';
-import type { Volume } from '../../engine/volumes.ts';
+import type { Volume } from '../../engine/volumes/service.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../exit-codes.ts';
 import { type ListSpec, printInspect, printList } from '../output.ts';

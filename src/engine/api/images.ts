@@ -1,6 +1,6 @@
 import type { Digest } from '../../core/image/digest.ts';
-import type { PullOptions, PullResult } from '../image-pull.ts';
-import type { PushOptions, PushResult } from '../image-push.ts';
+import type { PullOptions, PullResult } from '../images/pull.ts';
+import type { PushOptions, PushResult } from '../images/push.ts';
 import type {
   ArchiveFormat,
   DeleteItem,
@@ -8,7 +8,7 @@ import type {
   ImageSummary,
   ImportOptions,
   ResolvedImage,
-} from '../images.ts';
+} from '../images/service.ts';
 
 /** Images: the local store, archives and registries. */
 export interface ImageEngine {

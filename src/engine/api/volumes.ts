@@ -1,4 +1,4 @@
-import type { Volume } from '../volumes.ts';
+import type { Volume } from '../volumes/service.ts';
 import type { Awaitable } from './engine.ts';
 
 export interface VolumeEngine {

@@ -3,17 +3,17 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { InvalidArgumentError } from '../core/errors.ts';
-import { type Digest, shortId } from '../core/image/digest.ts';
-import * as j from '../core/image/json-check.ts';
-import { type Descriptor, type ImageManifest, MEDIA_TYPE } from '../core/image/oci.ts';
-import { familiarName, parseReference, type Reference } from '../core/image/reference.ts';
-import { parseManifest } from '../core/image/validate.ts';
-import type { ProgressEvent } from '../core/registry/progress.ts';
-import { HashingStream } from '../drivers/layers/hashing.ts';
-import { type BlobSource, fileSource, type RegistryClient } from '../drivers/registry/registry-client.ts';
-import type { RegistryCredentials } from './image-pull.ts';
-import type { TransferStore } from './transfer-store.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import { type Digest, shortId } from '../../core/image/digest.ts';
+import * as j from '../../core/image/json-check.ts';
+import { type Descriptor, type ImageManifest, MEDIA_TYPE } from '../../core/image/oci.ts';
+import { familiarName, parseReference, type Reference } from '../../core/image/reference.ts';
+import { parseManifest } from '../../core/image/validate.ts';
+import type { ProgressEvent } from '../../core/registry/progress.ts';
+import { HashingStream } from '../../drivers/layers/hashing.ts';
+import { type BlobSource, fileSource, type RegistryClient } from '../../drivers/registry/registry-client.ts';
+import type { RegistryCredentials } from './pull.ts';
+import type { TransferStore } from './transfer.ts';
 
 export type { ProgressEvent };
 

@@ -4,12 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { layoutFor } from '../core/paths.ts';
-import { buildImage, FakeRegistry } from '../drivers/registry/fake-registry.ts';
-import { Database } from '../drivers/store/database.ts';
-import { EventLog } from './events.ts';
-import { ImageService } from './images.ts';
-import { NO_USERS } from './references.ts';
+import { layoutFor } from '../../core/paths.ts';
+import { buildImage, FakeRegistry } from '../../drivers/registry/fake-registry.ts';
+import { Database } from '../../drivers/store/database.ts';
+import { EventLog } from '../events.ts';
+import { NO_USERS } from '../references.ts';
+import { ImageService } from './service.ts';
 
 const waitFor = async (check: () => boolean, what: string) => {
   for (let i = 0; i < 200; i++) {
@@ -40,7 +40,7 @@ describe('a pull killed with SIGKILL', () => {
         import { layoutFor } from ${JSON.stringify(path.resolve('src/core/paths.ts'))};
         import { Database } from ${JSON.stringify(path.resolve('src/drivers/store/database.ts'))};
         import { EventLog } from ${JSON.stringify(path.resolve('src/engine/events.ts'))};
-        import { ImageService } from ${JSON.stringify(path.resolve('src/engine/images.ts'))};
+        import { ImageService } from ${JSON.stringify(path.resolve('src/engine/images/service.ts'))};
         import { NO_USERS } from ${JSON.stringify(path.resolve('src/engine/references.ts'))};
         const layout = layoutFor(${JSON.stringify(root)});
         const db = new Database(layout.db);

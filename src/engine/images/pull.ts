@@ -1,25 +1,25 @@
 import fsp from 'node:fs/promises';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
-import { HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import { chainIds, type Digest, shortId } from '../core/image/digest.ts';
-import * as j from '../core/image/json-check.ts';
-import { layerLabel } from '../core/image/layer-entry.ts';
-import { type Descriptor, INDEX_MEDIA_TYPES, type Platform } from '../core/image/oci.ts';
-import { checkRunnableOs } from '../core/image/platform.ts';
+import { HyperboxError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
+import { chainIds, type Digest, shortId } from '../../core/image/digest.ts';
+import * as j from '../../core/image/json-check.ts';
+import { layerLabel } from '../../core/image/layer-entry.ts';
+import { type Descriptor, INDEX_MEDIA_TYPES, type Platform } from '../../core/image/oci.ts';
+import { checkRunnableOs } from '../../core/image/platform.ts';
 import {
   familiarName,
   familiarRepository,
   formatReference,
   parseReference,
   type Reference,
-} from '../core/image/reference.ts';
-import type { StagedBlob } from '../core/image/stores.ts';
-import { parseConfigFile, parseIndex, parseManifest } from '../core/image/validate.ts';
-import { formatPlatform, parsePlatformSpec, selectManifest } from '../core/registry/platform-select.ts';
-import type { ProgressEvent } from '../core/registry/progress.ts';
-import { isTransientError } from '../core/registry/retry.ts';
-import type { RegistryClient } from '../drivers/registry/registry-client.ts';
-import type { StagedImage, TransferStore } from './transfer-store.ts';
+} from '../../core/image/reference.ts';
+import type { StagedBlob } from '../../core/image/stores.ts';
+import { parseConfigFile, parseIndex, parseManifest } from '../../core/image/validate.ts';
+import { formatPlatform, parsePlatformSpec, selectManifest } from '../../core/registry/platform-select.ts';
+import type { ProgressEvent } from '../../core/registry/progress.ts';
+import { isTransientError } from '../../core/registry/retry.ts';
+import type { RegistryClient } from '../../drivers/registry/registry-client.ts';
+import type { StagedImage, TransferStore } from './transfer.ts';
 
 export type { ProgressEvent };
 

@@ -1,10 +1,10 @@
-import type { Digest } from '../core/image/digest.ts';
-import type { Platform } from '../core/image/oci.ts';
-import type { ContentStore, LayerStore, StagedBlob } from '../core/image/stores.ts';
-import type { RegistryClient } from '../drivers/registry/registry-client.ts';
+import type { Digest } from '../../core/image/digest.ts';
+import type { Platform } from '../../core/image/oci.ts';
+import type { ContentStore, LayerStore, StagedBlob } from '../../core/image/stores.ts';
+import type { RegistryClient } from '../../drivers/registry/registry-client.ts';
 
 /**
- * What pull and push need from the image service: a narrow port, so that image-pull.ts and image-push.ts never
+ * What pull and push need from the image service: a narrow port, so that pull.ts and push.ts never
  * reach into the service's tables and a pulled image is committed on exactly the path `load` uses.
  */
 export interface StagedImage {

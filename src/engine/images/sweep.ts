@@ -1,9 +1,9 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Digest } from '../core/image/digest.ts';
-import type { LayerStore } from '../core/image/stores.ts';
-import type { Layout } from '../core/paths.ts';
-import { pidRuns } from '../drivers/proc/process.ts';
+import type { Digest } from '../../core/image/digest.ts';
+import type { LayerStore } from '../../core/image/stores.ts';
+import type { Layout } from '../../core/paths.ts';
+import { pidRuns } from '../../drivers/proc/process.ts';
 
 /**
  * Clean-up after crashed writers (`kill -9` in the middle of a pull or load). Ingest files and unpack

@@ -9,39 +9,39 @@ import {
   InvalidArgumentError,
   NotFoundError,
   UnavailableError,
-} from '../core/errors.ts';
-import { interpretArchive } from '../core/image/archive-load.ts';
+} from '../../core/errors.ts';
+import { interpretArchive } from '../../core/image/archive-load.ts';
 import {
   type ArchiveFormat,
   ociLayerDescriptor,
   planArchive,
   type SaveImage,
-} from '../core/image/archive-save.ts';
-import { applyChanges } from '../core/image/changes.ts';
-import { goTime, serializeConfig } from '../core/image/config-json.ts';
-import { chainIds, type Digest, hexOf, shortId } from '../core/image/digest.ts';
-import { type ImageInspect, inspectImage } from '../core/image/inspect.ts';
-import { layerLabel } from '../core/image/layer-entry.ts';
-import { type ImageFilters, matchesFilters } from '../core/image/list-filter.ts';
+} from '../../core/image/archive-save.ts';
+import { applyChanges } from '../../core/image/changes.ts';
+import { goTime, serializeConfig } from '../../core/image/config-json.ts';
+import { chainIds, type Digest, hexOf, shortId } from '../../core/image/digest.ts';
+import { type ImageInspect, inspectImage } from '../../core/image/inspect.ts';
+import { layerLabel } from '../../core/image/layer-entry.ts';
+import { type ImageFilters, matchesFilters } from '../../core/image/list-filter.ts';
 import {
   type ImageConfig,
   type ImageConfigFile,
   type ImageManifest,
   MEDIA_TYPE,
   type Platform,
-} from '../core/image/oci.ts';
-import { hostPlatform } from '../core/image/platform.ts';
-import { familiarName, formatReference, parseReference, repositoryName } from '../core/image/reference.ts';
-import type { ContentStore, LayerStore, StagedBlob } from '../core/image/stores.ts';
-import { parseConfigFile, parseManifest } from '../core/image/validate.ts';
-import type { Layout } from '../core/paths.ts';
-import type { RegistryConnector } from '../drivers/registry/connector.ts';
-import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
-import type { PullOptions, PullResult, RegistryCredentials } from './image-pull.ts';
-import type { PushOptions, PushResult } from './image-push.ts';
-import type { References } from './references.ts';
-import type { TransferStore } from './transfer-store.ts';
+} from '../../core/image/oci.ts';
+import { hostPlatform } from '../../core/image/platform.ts';
+import { familiarName, formatReference, parseReference, repositoryName } from '../../core/image/reference.ts';
+import type { ContentStore, LayerStore, StagedBlob } from '../../core/image/stores.ts';
+import { parseConfigFile, parseManifest } from '../../core/image/validate.ts';
+import type { Layout } from '../../core/paths.ts';
+import type { RegistryConnector } from '../../drivers/registry/connector.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import type { EventLog } from '../events.ts';
+import type { References } from '../references.ts';
+import type { PullOptions, PullResult, RegistryCredentials } from './pull.ts';
+import type { PushOptions, PushResult } from './push.ts';
+import type { TransferStore } from './transfer.ts';
 
 /**
  * The local image store: names → manifests → config + layer blobs (content store) → unpacked layers (layer store),
@@ -158,11 +158,11 @@ export class ImageService {
   // The drivers load lazily: `images` and `inspect` need neither tar-stream nor zlib.
   async #stores(): Promise<{ content: ContentStore; layers: LayerStore }> {
     if (!this.#content) {
-      const { FileContentStore } = await import('../drivers/content/file-content-store.ts');
+      const { FileContentStore } = await import('../../drivers/content/file-content-store.ts');
       this.#content = new FileContentStore({ layout: this.#layout });
     }
     if (!this.#layers) {
-      const { FileLayerStore } = await import('../drivers/layers/file-layer-store.ts');
+      const { FileLayerStore } = await import('../../drivers/layers/file-layer-store.ts');
       this.#layers = new FileLayerStore({ layout: this.#layout });
     }
     return { content: this.#content, layers: this.#layers };
@@ -248,7 +248,7 @@ export class ImageService {
       throw new NotFoundError(`import source ${JSON.stringify(source)} does not exist`, { cause: err });
     }
     if (st.isDirectory()) {
-      const { packDirectory } = await import('../drivers/layers/pack-dir.ts');
+      const { packDirectory } = await import('../../drivers/layers/pack-dir.ts');
       return packDirectory(source);
     }
     return fs.createReadStream(source);
@@ -258,7 +258,7 @@ export class ImageService {
   async load(input: string | NodeJS.ReadableStream): Promise<string[]> {
     this.#db.space.requireRoom('cannot load images');
     const { content, layers } = await this.#stores();
-    const { StagedArchive } = await import('../drivers/content/archive-reader.ts');
+    const { StagedArchive } = await import('../../drivers/content/archive-reader.ts');
     const stream =
       typeof input === 'string' ? fs.createReadStream(input) : Readable.from(input as AsyncIterable<Buffer>);
     const archive = await StagedArchive.read(stream, content);
@@ -329,7 +329,7 @@ export class ImageService {
   }
 
   async #checkDiffId(blob: string, want: Digest, label: string): Promise<number> {
-    const { diffIdOf } = await import('../drivers/layers/diff-id.ts');
+    const { diffIdOf } = await import('../../drivers/layers/diff-id.ts');
     const { diffId, size } = await diffIdOf(blob);
     if (diffId !== want) {
       throw new InvalidArgumentError(
@@ -365,7 +365,7 @@ export class ImageService {
           if (opts.format === 'oci-archive' || plain) {
             layers.push({ descriptor: ociLayerDescriptor(d), file });
           } else {
-            const { decompressTo } = await import('../drivers/layers/diff-id.ts');
+            const { decompressTo } = await import('../../drivers/layers/diff-id.ts');
             const target = path.join(scratch, hexOf(d.digest));
             const { diffId, size } = await decompressTo(file, target);
             layers.push({
@@ -377,7 +377,7 @@ export class ImageService {
         images.push({ id, names, configFile: content.path(id), configSize: manifest.config.size, layers });
       }
       const members = planArchive(images, opts.format);
-      const { writeArchive } = await import('../drivers/content/archive-writer.ts');
+      const { writeArchive } = await import('../../drivers/content/archive-writer.ts');
       if (typeof output === 'string') {
         const tmp = `${output}.tmp-${process.pid}`;
         try {
@@ -470,23 +470,23 @@ export class ImageService {
     this.#db.prepare('INSERT OR REPLACE INTO image_tags (name, image_id) VALUES (?, ?)').run(name, id);
   }
 
-  // ---------------------------------------------------------------- registries (image-pull.ts, image-push.ts)
+  // ---------------------------------------------------------------- registries (pull.ts, push.ts)
 
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     this.#db.space.requireRoom(`cannot pull ${ref}`);
-    const { pullImage } = await import('./image-pull.ts');
+    const { pullImage } = await import('./pull.ts');
     return pullImage(await this.#transferStore(opts), ref, opts);
   }
 
   async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
-    const { pushImage } = await import('./image-push.ts');
+    const { pushImage } = await import('./push.ts');
     return pushImage(await this.#transferStore(opts), ref, opts);
   }
 
   async #connectorFor(kind: 'configured' | 'unverified'): Promise<RegistryConnector> {
     let connector = this.#connectors.get(kind);
     if (!connector) {
-      const { RegistryConnector } = await import('../drivers/registry/connector.ts');
+      const { RegistryConnector } = await import('../../drivers/registry/connector.ts');
       const o = this.#registryOptions;
       const tlsVerify = kind === 'unverified' ? false : o.tlsVerify;
       connector = new RegistryConnector({
@@ -527,7 +527,7 @@ export class ImageService {
       commit: (image) => void this.#commit([image]),
       dropUnreferencedLayers: (chains) => this.#dropUnreferencedLayers(chains),
       sweep: async () => {
-        const { sweepCrashLeftovers } = await import('./image-sweep.ts');
+        const { sweepCrashLeftovers } = await import('./sweep.ts');
         const known = sql.prepare('SELECT 1 FROM layers WHERE chain_id = ?');
         await sweepCrashLeftovers({
           layout: this.#layout,
@@ -756,7 +756,7 @@ export class ImageService {
     const views = await Promise.all(
       dirs.map(async (dir, i) => ({ dir, opaque: new Set(await layers.opaqueDirs(chains[i]!)) })),
     );
-    const { readFileFromLayers } = await import('../drivers/layers/read-file.ts');
+    const { readFileFromLayers } = await import('../../drivers/layers/read-file.ts');
     return (await readFileFromLayers(views, file))?.toString('utf8');
   }
 

@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sha256 } from '../core/image/digest.ts';
-import { layoutFor } from '../core/paths.ts';
-import { buildImage, FakeRegistry, tarOf } from '../drivers/registry/fake-registry.ts';
-import { Database } from '../drivers/store/database.ts';
-import { EventLog } from './events.ts';
-import type { ProgressEvent } from './image-push.ts';
-import { ImageService } from './images.ts';
-import { NO_USERS } from './references.ts';
+import { sha256 } from '../../core/image/digest.ts';
+import { layoutFor } from '../../core/paths.ts';
+import { buildImage, FakeRegistry, tarOf } from '../../drivers/registry/fake-registry.ts';
+import { Database } from '../../drivers/store/database.ts';
+import { EventLog } from '../events.ts';
+import { NO_USERS } from '../references.ts';
+import type { ProgressEvent } from './push.ts';
+import { ImageService } from './service.ts';
 
 describe('ImageService.push', () => {
   let registry: FakeRegistry;

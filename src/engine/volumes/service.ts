@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import { newId, validateName } from '../core/ids.ts';
-import type { Layout } from '../core/paths.ts';
-import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
-import type { References } from './references.ts';
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
+import { newId, validateName } from '../../core/ids.ts';
+import type { Layout } from '../../core/paths.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import type { EventLog } from '../events.ts';
+import type { References } from '../references.ts';
 
 /** Marks volumes made for a `-v /path` without a name: `rm -v` and `volume prune` remove them. */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';

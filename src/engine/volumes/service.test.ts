@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { layoutFor } from '../core/paths.ts';
-import { Database } from '../drivers/store/database.ts';
-import { EventLog } from './events.ts';
-import { NO_USERS } from './references.ts';
-import { ANONYMOUS_LABEL, VolumeService } from './volumes.ts';
+import { layoutFor } from '../../core/paths.ts';
+import { Database } from '../../drivers/store/database.ts';
+import { EventLog } from '../events.ts';
+import { NO_USERS } from '../references.ts';
+import { ANONYMOUS_LABEL, VolumeService } from './service.ts';
 
 describe('VolumeService', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-vol-'));
