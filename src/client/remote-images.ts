@@ -4,17 +4,20 @@ import { pipeline } from 'node:stream/promises';
 import { NotImplementedError } from '../core/errors.ts';
 import type { Digest } from '../core/image/digest.ts';
 import { parseReference } from '../core/image/reference.ts';
-import type { ImageEngine } from '../engine/api/images.ts';
-import type { ProgressEvent, PullOptions, PullResult } from '../engine/images/pull.ts';
-import type { PushOptions, PushResult } from '../engine/images/push.ts';
 import type {
   ArchiveFormat,
   DeleteItem,
+  ImageEngine,
   ImageInspect,
   ImageSummary,
   ImportOptions,
+  ProgressEvent,
+  PullOptions,
+  PullResult,
+  PushOptions,
+  PushResult,
   ResolvedImage,
-} from '../engine/images/service.ts';
+} from '../engine/api/images.ts';
 import { type ApiClient, ndjsonLines } from './http.ts';
 
 const P = '/hyperbox/v1/images';

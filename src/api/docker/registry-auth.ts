@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.ts';
-import type { RegistryCredentials } from '../../engine/images/pull.ts';
+import type { RegistryCredentials } from '../../engine/api/images.ts';
 
 /**
  * The credentials docker's clients send with a pull or push: the `X-Registry-Auth` header, base64url of a JSON

@@ -1,5 +1,5 @@
 import type { DiskFullContext } from '../../core/disk-full.ts';
-import type { ProgressEvent } from '../../engine/images/pull.ts';
+import type { ProgressEvent } from '../../engine/api/images.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import { registryAuthFrom } from '../docker/registry-auth.ts';
 import type { Exchange } from '../exchange.ts';

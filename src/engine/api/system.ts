@@ -1,4 +1,3 @@
-import type { DiskUsage } from '../disk-usage.ts';
 import type { ResetSummary } from '../reset.ts';
 
 export interface SystemEngine {
@@ -9,4 +8,27 @@ export interface SystemEngine {
    * its own (it still runs there).
    */
   reset(): Promise<ResetSummary & { rootRemoved: boolean }>;
+}
+
+/** One kind of object in `system df`: how many, how many in use, bytes, and bytes a prune would give back. */
+export interface UsageLine {
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+/** `system df`: what takes space under the state root, and what is left there. */
+export interface DiskUsage {
+  images: UsageLine;
+  containers: UsageLine;
+  volumes: UsageLine;
+  root: {
+    path: string;
+    /** Bytes free on the state root's file system. */
+    free: number;
+    /** The space reserve kept for removals on a full disk: what it holds now and its size. */
+    reserveHeld: number;
+    reserveSize: number;
+  };
 }

@@ -19,31 +19,8 @@ import { formatPlatform, parsePlatformSpec, selectManifest } from '../../core/re
 import type { ProgressEvent } from '../../core/registry/progress.ts';
 import { isTransientError } from '../../core/registry/retry.ts';
 import type { RegistryClient } from '../../drivers/registry/registry-client.ts';
+import type { PullOptions, PullResult } from '../api/images.ts';
 import type { StagedImage, TransferStore } from './transfer.ts';
-
-export type { ProgressEvent };
-
-export interface PullOptions {
-  platform?: string; // os/arch[/variant]; the host's by default
-  allTags?: boolean;
-  onProgress?: (e: ProgressEvent) => void;
-  signal?: AbortSignal;
-  /** For this pull only, instead of the stored ones (the docker API's X-Registry-Auth). */
-  credentials?: RegistryCredentials;
-  /** false: plain HTTP and unverified TLS for this pull (podman's `--tls-verify=false`). */
-  tlsVerify?: boolean;
-}
-
-export interface RegistryCredentials {
-  username: string;
-  password: string;
-}
-
-export interface PullResult {
-  ref: string; // familiar: busybox:latest, host:5000/app@sha256:...
-  digest: Digest; // what the registry named: the index's digest for a multi-platform image
-  id: Digest;
-}
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const LAYER_ATTEMPTS = 3;

@@ -7,9 +7,9 @@ import { sha256 } from '../../core/image/digest.ts';
 import { layoutFor } from '../../core/paths.ts';
 import { buildImage, FakeRegistry, tarOf } from '../../drivers/registry/fake-registry.ts';
 import { Database } from '../../drivers/store/database.ts';
+import type { ProgressEvent } from '../api/images.ts';
 import { EventLog } from '../events.ts';
 import { NO_USERS } from '../references.ts';
-import type { ProgressEvent } from './push.ts';
 import { ImageService } from './service.ts';
 
 describe('ImageService.push', () => {

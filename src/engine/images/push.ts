@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import { type Digest, shortId } from '../../core/image/digest.ts';
+import { shortId } from '../../core/image/digest.ts';
 import * as j from '../../core/image/json-check.ts';
 import { type Descriptor, type ImageManifest, MEDIA_TYPE } from '../../core/image/oci.ts';
 import { familiarName, parseReference, type Reference } from '../../core/image/reference.ts';
@@ -12,23 +12,8 @@ import { parseManifest } from '../../core/image/validate.ts';
 import type { ProgressEvent } from '../../core/registry/progress.ts';
 import { HashingStream } from '../../drivers/layers/hashing.ts';
 import { type BlobSource, fileSource, type RegistryClient } from '../../drivers/registry/registry-client.ts';
-import type { RegistryCredentials } from './pull.ts';
+import type { PushOptions, PushResult } from '../api/images.ts';
 import type { TransferStore } from './transfer.ts';
-
-export type { ProgressEvent };
-
-export interface PushOptions {
-  onProgress?: (e: ProgressEvent) => void;
-  /** For this push only, instead of the stored ones (the docker API's X-Registry-Auth). */
-  credentials?: RegistryCredentials;
-  /** false: plain HTTP and unverified TLS for this push (podman's `--tls-verify=false`). */
-  tlsVerify?: boolean;
-}
-
-export interface PushResult {
-  digest: Digest; // of the manifest the registry now holds
-  size: number; // its bytes
-}
 
 /** Layers kept uncompressed (`import`, docker-archive loads) travel gzip'ed, as docker pushes them. */
 const GZIP_OF: Record<string, string> = {

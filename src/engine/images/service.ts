@@ -23,13 +23,7 @@ import { chainIds, type Digest, hexOf, shortId } from '../../core/image/digest.t
 import { type ImageInspect, inspectImage } from '../../core/image/inspect.ts';
 import { layerLabel } from '../../core/image/layer-entry.ts';
 import { type ImageFilters, matchesFilters } from '../../core/image/list-filter.ts';
-import {
-  type ImageConfig,
-  type ImageConfigFile,
-  type ImageManifest,
-  MEDIA_TYPE,
-  type Platform,
-} from '../../core/image/oci.ts';
+import { type ImageConfigFile, type ImageManifest, MEDIA_TYPE, type Platform } from '../../core/image/oci.ts';
 import { hostPlatform } from '../../core/image/platform.ts';
 import { familiarName, formatReference, parseReference, repositoryName } from '../../core/image/reference.ts';
 import type { ContentStore, LayerStore, StagedBlob } from '../../core/image/stores.ts';
@@ -37,10 +31,19 @@ import { parseConfigFile, parseManifest } from '../../core/image/validate.ts';
 import type { Layout } from '../../core/paths.ts';
 import type { RegistryConnector } from '../../drivers/registry/connector.ts';
 import type { Database } from '../../drivers/store/database.ts';
+import type {
+  DeleteItem,
+  ImageSummary,
+  ImportOptions,
+  PullOptions,
+  PullResult,
+  PushOptions,
+  PushResult,
+  RegistryCredentials,
+  ResolvedImage,
+} from '../api/images.ts';
 import type { EventLog } from '../events.ts';
 import type { References } from '../references.ts';
-import type { PullOptions, PullResult, RegistryCredentials } from './pull.ts';
-import type { PushOptions, PushResult } from './push.ts';
 import type { TransferStore } from './transfer.ts';
 
 /**
@@ -78,32 +81,6 @@ export interface RegistryOptions {
    * dockerd, it keeps none of its clients' secrets; they come with each request as X-Registry-Auth).
    */
   storedLogins?: boolean;
-}
-
-export interface ResolvedImage {
-  id: Digest;
-  ref: string; // the normalised name it was found by, or the id
-  config: ImageConfig;
-  chainIds: Digest[]; // base layer first
-  /** What the image's config says it is built for (os, architecture, variant). */
-  platform: Platform;
-}
-
-export interface ImageSummary {
-  id: Digest;
-  repoTags: string[]; // familiar
-  repoDigests: string[];
-  created: number; // unix seconds from the config, 0 when it has none
-  size: number;
-  containers: number;
-}
-
-export type DeleteItem = { Untagged: string } | { Deleted: string };
-
-export interface ImportOptions {
-  changes: string[];
-  message?: string;
-  stdin?: NodeJS.ReadableStream;
 }
 
 /** A fully prepared image: files staged or unpacked, rows not yet written. */
@@ -976,8 +953,6 @@ function layerMediaType(head: Uint8Array): string {
     return MEDIA_TYPE.ociLayerZstd;
   return MEDIA_TYPE.ociLayer;
 }
-
-export type { ArchiveFormat, ImageConfig, ImageFilters, ImageInspect };
 
 /** For the container engine: a file of an image, read through its layers without a container. */
 export function readFileFromImage(
