@@ -32,7 +32,6 @@ function sources(dir: string): string[] {
  */
 const PENDING = [
   'engine/events.ts',
-  'engine/images/service.ts',
   'engine/ledger.ts',
   'engine/networks.ts',
   'engine/vm-images.ts',

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../core/errors.ts';
 import * as j from '../core/image/json-check.ts';
-import type { RegistryOptions } from '../engine/images/service.ts';
+import type { RegistryOptions } from '../engine/images/registries.ts';
 
 /**
  * The user's registry settings, read once when the engine is built:

@@ -1,7 +1,13 @@
 import type { Digest } from '../../core/image/digest.ts';
 import type { Platform } from '../../core/image/oci.ts';
 import type { ContentStore, LayerStore, StagedBlob } from '../../core/image/stores.ts';
+import type { Layout } from '../../core/paths.ts';
 import type { RegistryClient } from '../../drivers/registry/registry-client.ts';
+import type { RegistryCredentials } from '../api/images.ts';
+import { commitImages, dropUnreferencedLayers } from './commit.ts';
+import type { ImageContext } from './context.ts';
+import { findImage } from './lookup.ts';
+import type { RegistryConnectors } from './registries.ts';
 
 /**
  * What pull and push need from the image service: a narrow port, so that pull.ts and push.ts never
@@ -38,4 +44,53 @@ export interface TransferStore {
   addRepoDigest(name: string, id: Digest): void;
   tmpDir(): Promise<string>;
   chunkSize: number;
+}
+
+/** What a transfer port is made of. */
+export type TransferContext = Pick<
+  ImageContext,
+  'store' | 'files' | 'platform' | 'now' | 'record' | 'tmpDir'
+> & {
+  layout: Layout;
+  registries: RegistryConnectors;
+};
+
+/** The port pull and push work through, for one transfer with its own credentials and TLS choice. */
+export async function openTransfer(
+  ctx: TransferContext,
+  opts: { credentials?: RegistryCredentials; tlsVerify?: boolean },
+): Promise<TransferStore> {
+  const { credentials } = opts;
+  const { store } = ctx;
+  const { content, layers } = await ctx.files.stores();
+  const connector = await ctx.registries.get(opts.tlsVerify === false ? 'unverified' : 'configured');
+  const options = ctx.registries.options;
+  return {
+    content,
+    layers,
+    platform: ctx.platform,
+    maxConcurrentDownloads: options.maxConcurrentDownloads ?? 3,
+    chunkSize: options.chunkSize ?? 16 * 1024 * 1024,
+    registry: (name) =>
+      credentials ? Promise.resolve(connector.clientWith(name, credentials)) : connector.client(name),
+    layerSize: (chainId) => store.layerSize(chainId),
+    imageExists: (id) => store.row(id)?.removed === 0,
+    commit: (image) => void commitImages({ store, layers, now: ctx.now }, [image]),
+    dropUnreferencedLayers: (chains) => dropUnreferencedLayers({ store, layers }, chains),
+    sweep: async () => {
+      const { sweepCrashLeftovers } = await import('./sweep.ts');
+      await sweepCrashLeftovers({
+        layout: ctx.layout,
+        layers,
+        isKnownChain: (c) => store.layerSize(c) !== undefined,
+      });
+    },
+    record: (action, actorId, attributes) => ctx.record(action, actorId, attributes),
+    findForPush: (ref) => {
+      const { id } = findImage(store, ref);
+      return { id, manifestDigest: store.row(id)!.manifest_digest, repoDigests: store.repoDigestsOf(id) };
+    },
+    addRepoDigest: (name, id) => store.transaction(() => store.setRepoDigest(name, id)),
+    tmpDir: () => ctx.tmpDir(),
+  };
 }
