@@ -37,7 +37,6 @@ const PENDING = new Set([
   'client/remote-engine.ts -> engine/events.ts',
   'client/remote-engine.ts -> engine/networks.ts',
   'client/remote-engine.ts -> engine/planner.ts',
-  'client/remote-engine.ts -> engine/volumes/service.ts',
   'client/remote-vms.ts -> drivers/qemu/qemu-img.ts',
   'client/remote-vms.ts -> engine/vm-images.ts',
   'client/remote-vms.ts -> engine/vm-store.ts',
@@ -56,7 +55,6 @@ const PENDING = new Set([
   'engine/api/vms.ts -> engine/vm-images.ts',
   'engine/api/vms.ts -> engine/vm-store.ts',
   'engine/api/vms.ts -> engine/vms.ts',
-  'engine/api/volumes.ts -> engine/volumes/service.ts',
 ]);
 
 function sources(dir: string): string[] {

@@ -6,11 +6,10 @@ import type { EventEngine } from '../engine/api/events.ts';
 import type { HostEngine } from '../engine/api/host.ts';
 import type { NetworkEngine } from '../engine/api/networks.ts';
 import type { DiskUsage, SystemEngine } from '../engine/api/system.ts';
-import type { VolumeEngine } from '../engine/api/volumes.ts';
+import type { VolumeEngine, VolumeRecord } from '../engine/api/volumes.ts';
 import type { EngineEvent, EventFilter } from '../engine/events.ts';
 import type { NetworkAttachment, NetworkCreateOptions } from '../engine/networks.ts';
 import type { PlanReport } from '../engine/planner.ts';
-import type { Volume } from '../engine/volumes/service.ts';
 import { ApiClient } from './http.ts';
 import { RemoteContainers } from './remote-containers.ts';
 import { RemoteImages, type StoredLogins } from './remote-images.ts';
@@ -61,9 +60,10 @@ export class RemoteEngine implements Engine {
 function remoteVolumes(api: ApiClient): VolumeEngine {
   const P = '/hyperbox/v1/volumes';
   return {
-    create: (opts) => api.json<Volume>('POST', P, { json: opts }),
-    inspect: (name) => api.json<Volume>('GET', `${P}/${enc(name)}`),
-    list: (filters = {}) => api.json<Volume[]>('GET', P, { query: { filters: JSON.stringify(filters) } }),
+    create: (opts) => api.json<VolumeRecord>('POST', P, { json: opts }),
+    inspect: (name) => api.json<VolumeRecord>('GET', `${P}/${enc(name)}`),
+    list: (filters = {}) =>
+      api.json<VolumeRecord[]>('GET', P, { query: { filters: JSON.stringify(filters) } }),
     remove: async (name, opts = {}) => {
       await api.json('DELETE', `${P}/${enc(name)}`, { query: { force: opts.force } });
     },

@@ -753,8 +753,8 @@ export class ContainerService {
     if (opts.volumes) {
       for (const m of rec.config.mounts) {
         if (m.type !== 'volume') continue;
-        const v = this.#d.volumes.list({ name: [m.source] }).find((x) => x.Name === m.source);
-        if (v && v.Labels[ANONYMOUS_LABEL] !== undefined) this.#d.volumes.remove(m.source, { force: true });
+        const v = this.#d.volumes.list({ name: [m.source] }).find((x) => x.name === m.source);
+        if (v && v.labels[ANONYMOUS_LABEL] !== undefined) this.#d.volumes.remove(m.source, { force: true });
       }
     }
     this.#d.events.record('container', 'destroy', rec.id, { name: rec.name, image: rec.config.image });

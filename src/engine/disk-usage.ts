@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isActive } from '../core/container/state.ts';
 import type { Layout } from '../core/paths.ts';
+import type { VolumeRecord } from '../core/volume/record.ts';
 import type { ImageSummary } from './api/images.ts';
 import type { DiskUsage, UsageLine } from './api/system.ts';
 import type { ContainerRecord } from './container-store.ts';
-import { duSync, type Volume } from './volumes/service.ts';
+import { duSync } from './volumes/du.ts';
 
 /**
  * Adds it up from what the engine knows. Images: their unpacked sizes, reclaimable when no container uses them.
@@ -16,7 +17,7 @@ export function diskUsage(input: {
   layout: Layout;
   images: ImageSummary[];
   containers: ContainerRecord[];
-  volumes: Volume[];
+  volumes: VolumeRecord[];
   volumeUsers: (name: string) => number;
   free: number;
   reserve: { held: number; size: number };
@@ -27,8 +28,8 @@ export function diskUsage(input: {
     active: isActive(c.state.status),
   }));
   const volumes = input.volumes.map((v) => ({
-    size: duSync(v.Mountpoint),
-    active: input.volumeUsers(v.Name) > 0,
+    size: duSync(v.mountpoint),
+    active: input.volumeUsers(v.name) > 0,
   }));
   return {
     images: line(images),

@@ -34,7 +34,7 @@ export async function emptyEngine(engine: LocalEngine): Promise<ResetSummary> {
   for (const i of engine.vms.images.list()) engine.vms.images.remove(i.name);
   const networks = await engine.networks.removeAll();
   const volumes = engine.volumes.list();
-  for (const v of volumes) engine.volumes.remove(v.Name, { force: true });
+  for (const v of volumes) engine.volumes.remove(v.name, { force: true });
   const images = await engine.images.list({ all: true });
   for (const i of images) await engine.images.remove(i.id, { force: true }).catch(() => undefined);
   await engine.images.gc();

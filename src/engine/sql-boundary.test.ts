@@ -35,7 +35,6 @@ const PENDING = [
   'engine/ledger.ts',
   'engine/networks.ts',
   'engine/vm-images.ts',
-  'engine/volumes/service.ts',
   'wiring/ledger.ts',
 ];
 

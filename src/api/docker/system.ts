@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { volumeView } from '../../core/volume/views.ts';
 import { dockerEventMessage, type EventFilter } from '../../engine/events.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
@@ -162,7 +163,7 @@ async function infoView(engine: LocalEngine): Promise<Record<string, unknown>> {
 async function dfView(engine: LocalEngine): Promise<Record<string, unknown>> {
   const images = await engine.images.list();
   const volumes = engine.volumes.list();
-  const { duSync } = await import('../../engine/volumes/service.ts');
+  const { duSync } = await import('../../engine/volumes/du.ts');
   return {
     LayersSize: images.reduce((n, i) => n + i.size, 0),
     Images: images.map(imageSummaryView),
@@ -181,8 +182,8 @@ async function dfView(engine: LocalEngine): Promise<Record<string, unknown>> {
       Mounts: [],
     })),
     Volumes: volumes.map((v) => ({
-      ...v,
-      UsageData: { Size: duSync(v.Mountpoint), RefCount: engine.volumes.usedBy(v.Name).length },
+      ...volumeView(v),
+      UsageData: { Size: duSync(v.mountpoint), RefCount: engine.volumes.usedBy(v.name).length },
     })),
     BuildCache: [],
   };

@@ -1,3 +1,4 @@
+import { volumeView } from '../../core/volume/views.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { Body } from './body.ts';
@@ -15,7 +16,7 @@ export function volumeRoutes(r: Router, engine: LocalEngine): void {
       ...(f.get('name') ? { name: f.get('name')! } : {}),
       ...(f.get('label') ? { label: f.get('label')! } : {}),
     });
-    ex.json200({ Volumes: volumes, Warnings: [] });
+    ex.json200({ Volumes: volumes.map(volumeView), Warnings: [] });
   });
 
   r.add('POST', '/volumes/create', async (ex) => {
@@ -28,7 +29,7 @@ export function volumeRoutes(r: Router, engine: LocalEngine): void {
       labels: b.map('Labels'),
       options: b.map('DriverOpts'),
     });
-    ex.json200(created, 201);
+    ex.json200(volumeView(created), 201);
   });
 
   r.add('POST', '/volumes/prune', (ex) => {
@@ -38,7 +39,7 @@ export function volumeRoutes(r: Router, engine: LocalEngine): void {
     ex.json200({ VolumesDeleted: deleted, SpaceReclaimed: spaceReclaimed });
   });
 
-  r.add('GET', '/volumes/:name', (ex) => ex.json200(v.inspect(ex.params.name!)));
+  r.add('GET', '/volumes/:name', (ex) => ex.json200(volumeView(v.inspect(ex.params.name!))));
 
   r.add('DELETE', '/volumes/:name', (ex) => {
     v.remove(ex.params.name!, { force: boolParam(ex.query, 'force') });

@@ -9,6 +9,7 @@ import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { humanDuration } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
 import { formatUnixTimestamp, parseTimeArg } from '../../core/logs/timestamp.ts';
+import { volumeView } from '../../core/volume/views.ts';
 import type { Engine } from '../../engine/api/engine.ts';
 import type { StartOptions } from '../../engine/containers.ts';
 import { pumpAttached } from '../attach-io.ts';
@@ -575,7 +576,7 @@ async function inspectAny(engine: Engine, ref: string, type: string | undefined)
   const order: Array<[string, () => unknown]> = [
     ['container', () => engine.containers.inspect(ref)],
     ['image', () => engine.images.inspect(ref)],
-    ['volume', () => engine.volumes.inspect(ref)],
+    ['volume', async () => volumeView(await engine.volumes.inspect(ref))],
   ];
   let last: unknown;
   for (const [kind, fn] of order) {

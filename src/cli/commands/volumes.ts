@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseLabels } from '../../core/container/parse.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { humanSize } from '../../core/human.ts';
-import type { Volume } from '../../engine/volumes/service.ts';
+import { type VolumeView, volumeView } from '../../core/volume/views.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../exit-codes.ts';
 import { type ListSpec, printInspect, printList } from '../output.ts';
@@ -26,7 +26,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
         labels: parseLabels(flags.label),
         options: parseLabels(flags.opt),
       });
-      ctx.stdout.write(`${v.Name}\n`);
+      ctx.stdout.write(`${v.name}\n`);
     });
   volume
     .command('ls')
@@ -46,7 +46,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
         else throw new InvalidArgumentError(`invalid filter '${key}'`);
       }
       const volumes = await engine.volumes.list(filters);
-      printList(ctx.stdout, volumes, VOLUME_LIST, flags);
+      printList(ctx.stdout, volumes.map(volumeView), VOLUME_LIST, flags);
     });
   volume
     .command('inspect')
@@ -55,7 +55,8 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (names: string[], flags: { format?: string }) => {
       const engine = await ctx.engine();
-      printInspect(ctx.stdout, await Promise.all(names.map((n) => engine.volumes.inspect(n))), flags.format);
+      const volumes = await Promise.all(names.map(async (n) => volumeView(await engine.volumes.inspect(n))));
+      printInspect(ctx.stdout, volumes, flags.format);
     });
   volume
     .command('rm')
@@ -92,7 +93,7 @@ export function registerVolumeCommands(program: Command, ctx: CliContext): void 
     });
 }
 
-const VOLUME_LIST: ListSpec<Volume> = {
+const VOLUME_LIST: ListSpec<VolumeView> = {
   columns: [
     { header: 'DRIVER', cell: (v) => v.Driver },
     { header: 'VOLUME NAME', cell: (v) => v.Name },

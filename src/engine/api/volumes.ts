@@ -1,5 +1,7 @@
-import type { Volume } from '../volumes/service.ts';
+import type { VolumeRecord } from '../../core/volume/record.ts';
 import type { Awaitable } from './engine.ts';
+
+export type { VolumeRecord };
 
 export interface VolumeEngine {
   create(opts: {
@@ -7,9 +9,9 @@ export interface VolumeEngine {
     driver?: string;
     labels?: Record<string, string>;
     options?: Record<string, string>;
-  }): Awaitable<Volume>;
-  inspect(name: string): Awaitable<Volume>;
-  list(filters?: { dangling?: boolean; name?: string[]; label?: string[] }): Awaitable<Volume[]>;
+  }): Awaitable<VolumeRecord>;
+  inspect(name: string): Awaitable<VolumeRecord>;
+  list(filters?: { dangling?: boolean; name?: string[]; label?: string[] }): Awaitable<VolumeRecord[]>;
   remove(name: string, opts?: { force?: boolean }): Awaitable<void>;
   prune(opts?: { all?: boolean }): Awaitable<{ deleted: string[]; spaceReclaimed: number }>;
 }

@@ -3,42 +3,29 @@ import path from 'node:path';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
 import { newId, validateName } from '../../core/ids.ts';
 import type { Layout } from '../../core/paths.ts';
+import { ANONYMOUS_LABEL, type VolumeRecord } from '../../core/volume/record.ts';
 import type { Database } from '../../drivers/store/database.ts';
+import type { SpaceKeeper } from '../../drivers/store/space-keeper.ts';
 import type { EventLog } from '../events.ts';
 import type { References } from '../references.ts';
+import { duSync } from './du.ts';
+import { type VolumeRow, VolumeStore } from './store.ts';
 
-/** Marks volumes made for a `-v /path` without a name: `rm -v` and `volume prune` remove them. */
-export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
-
-export interface Volume {
-  Name: string;
-  Driver: string;
-  Mountpoint: string;
-  CreatedAt: string;
-  Labels: Record<string, string>;
-  Scope: 'local';
-  Options: Record<string, string>;
-}
-
-interface VolumeRow {
-  name: string;
-  created_at: number;
-  driver: string;
-  labels: string;
-  options: string;
-}
+export { ANONYMOUS_LABEL };
 
 /** Named volumes: directories under <root>/volumes/<name>/_data, as docker's local driver keeps them. */
 export class VolumeService {
   readonly #layout: Layout;
-  readonly #db: Database;
+  readonly #space: SpaceKeeper;
+  readonly #store: VolumeStore;
   readonly #events: EventLog;
   readonly #refs: References;
 
   /** `references`: which containers mount a volume (one in use is not removed or pruned). */
   constructor(opts: { layout: Layout; db: Database; events: EventLog; references: References }) {
     this.#layout = opts.layout;
-    this.#db = opts.db;
+    this.#space = opts.db.space;
+    this.#store = new VolumeStore(opts.db);
     this.#events = opts.events;
     this.#refs = opts.references;
   }
@@ -48,7 +35,7 @@ export class VolumeService {
     driver?: string;
     labels?: Record<string, string>;
     options?: Record<string, string>;
-  }): Volume {
+  }): VolumeRecord {
     const driver = opts.driver ?? 'local';
     if (driver !== 'local')
       throw new InvalidArgumentError(`volume driver "${driver}" is not supported: use local`);
@@ -64,17 +51,19 @@ export class VolumeService {
       if (opts.labels && JSON.stringify(opts.labels) !== existing.labels) {
         throw new AlreadyExistsError(`volume ${name} already exists with different labels`);
       }
-      return this.#view(existing);
+      return this.#record(existing);
     }
-    this.#db.space.requireRoom(`cannot create volume ${name}`);
+    this.#space.requireRoom(`cannot create volume ${name}`);
     fs.mkdirSync(this.#dataDir(name), { recursive: true, mode: 0o755 });
-    this.#db
-      .prepare(
-        'INSERT OR IGNORE INTO volumes (name, created_at, driver, labels, options) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(name, Date.now(), driver, JSON.stringify(opts.labels ?? {}), '{}');
+    this.#store.insert({
+      name,
+      created_at: Date.now(),
+      driver,
+      labels: JSON.stringify(opts.labels ?? {}),
+      options: '{}',
+    });
     this.#events.record('volume', 'create', name, { driver });
-    return this.#view(this.#row(name)!);
+    return this.#record(this.#row(name)!);
   }
 
   /** The volume's data directory, creating the volume when it does not exist (docker's -v name:/path). */
@@ -83,14 +72,14 @@ export class VolumeService {
     return this.#dataDir(name);
   }
 
-  inspect(name: string): Volume {
+  inspect(name: string): VolumeRecord {
     const row = this.#row(name);
     if (!row) throw new NotFoundError(`no such volume: ${name}`);
-    return this.#view(row);
+    return this.#record(row);
   }
 
-  list(filters: { dangling?: boolean; name?: string[]; label?: string[] } = {}): Volume[] {
-    const rows = this.#db.prepare('SELECT * FROM volumes ORDER BY name').all() as unknown as VolumeRow[];
+  list(filters: { dangling?: boolean; name?: string[]; label?: string[] } = {}): VolumeRecord[] {
+    const rows = this.#store.all();
     return rows
       .filter(
         (r) => filters.dangling === undefined || (this.usedBy(r.name).length === 0) === filters.dangling,
@@ -99,7 +88,7 @@ export class VolumeService {
       .filter(
         (r) => !filters.label?.length || filters.label.every((l) => labelMatches(JSON.parse(r.labels), l)),
       )
-      .map((r) => this.#view(r));
+      .map((r) => this.#record(r));
   }
 
   /** Ids of containers whose mounts name this volume. */
@@ -108,14 +97,14 @@ export class VolumeService {
   }
 
   remove(name: string, opts: { force?: boolean } = {}): void {
-    const found = this.#db.transaction(() => {
+    const found = this.#store.transaction(() => {
       if (!this.#row(name)) return false;
       const users = this.usedBy(name);
       if (users.length > 0) {
         throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
       }
       // Forget it first: a crash after this leaves only a directory that `volume create` would reuse.
-      this.#db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+      this.#store.delete(name);
       return true;
     });
     if (!found) {
@@ -123,7 +112,7 @@ export class VolumeService {
       throw new NotFoundError(`no such volume: ${name}`);
     }
     fs.rmSync(path.join(this.#layout.volumes, name), { recursive: true, force: true });
-    this.#db.space.settle();
+    this.#space.settle();
     this.#events.record('volume', 'destroy', name, {});
   }
 
@@ -132,10 +121,10 @@ export class VolumeService {
     const deleted: string[] = [];
     let spaceReclaimed = 0;
     for (const v of this.list({ dangling: true })) {
-      if (!opts.all && v.Labels[ANONYMOUS_LABEL] === undefined) continue;
-      spaceReclaimed += duSync(v.Mountpoint);
-      this.remove(v.Name);
-      deleted.push(v.Name);
+      if (!opts.all && v.labels[ANONYMOUS_LABEL] === undefined) continue;
+      spaceReclaimed += duSync(v.mountpoint);
+      this.remove(v.name);
+      deleted.push(v.name);
     }
     return { deleted, spaceReclaimed };
   }
@@ -145,18 +134,17 @@ export class VolumeService {
   }
 
   #row(name: string): VolumeRow | undefined {
-    return this.#db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
+    return this.#store.get(name);
   }
 
-  #view(row: VolumeRow): Volume {
+  #record(row: VolumeRow): VolumeRecord {
     return {
-      Name: row.name,
-      Driver: row.driver,
-      Mountpoint: this.#dataDir(row.name),
-      CreatedAt: new Date(row.created_at).toISOString().replace(/\.\d+Z$/, 'Z'),
-      Labels: JSON.parse(row.labels) as Record<string, string>,
-      Scope: 'local',
-      Options: JSON.parse(row.options) as Record<string, string>,
+      name: row.name,
+      driver: row.driver,
+      mountpoint: this.#dataDir(row.name),
+      createdAt: row.created_at,
+      labels: JSON.parse(row.labels) as Record<string, string>,
+      options: JSON.parse(row.options) as Record<string, string>,
     };
   }
 }
@@ -165,25 +153,4 @@ function labelMatches(labels: Record<string, string>, filter: string): boolean {
   const eq = filter.indexOf('=');
   if (eq < 0) return filter in labels;
   return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-}
-
-/** Bytes used below a directory (apparent sizes; does not follow symlinks). */
-export function duSync(dir: string): number {
-  let total = 0;
-  const stack = [dir];
-  while (stack.length > 0) {
-    const current = stack.pop()!;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(current, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      const p = path.join(current, e.name);
-      if (e.isDirectory()) stack.push(p);
-      else if (e.isFile()) total += fs.lstatSync(p).size;
-    }
-  }
-  return total;
 }
