@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RegistryConnector } from './connector.ts';
-import { buildImage, FakeRegistry } from './fake-registry.ts';
+import { FakeRegistry } from './testing/fake-registry.ts';
+import { buildImage } from './testing/test-images.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-regc-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

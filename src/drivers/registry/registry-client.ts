@@ -1,28 +1,20 @@
-import fs from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   HyperboxError,
   InvalidArgumentError,
   NotFoundError,
   UnauthenticatedError,
-  UnavailableError,
 } from '../../core/errors.ts';
 import { type Digest, sha256 } from '../../core/image/digest.ts';
 import * as j from '../../core/image/json-check.ts';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MEDIA_TYPE } from '../../core/image/oci.ts';
-import { type Challenge, parseChallenges } from '../../core/registry/challenge.ts';
 import type { RegistryEndpoint } from '../../core/registry/endpoint.ts';
+import type { BlobSource } from './blob-source.ts';
+import { type Action, RegistrySession } from './registry-session.ts';
 import { readBody, registryMessage } from './response.ts';
 import type { RegistryAuth } from './token-auth.ts';
-import type { HttpRequest, HttpResponse, HttpTransport } from './transport.ts';
-import { redact } from './transport.ts';
+import type { HttpTransport } from './transport.ts';
 
-/**
- * A client of one registry (OCI distribution spec / Docker Registry HTTP API v2). It finds the scheme on first use
- * (GET /v2/: HTTPS, or HTTP where the endpoint allows it), remembers the registry's auth challenge, and sends every
- * request with the Authorization the RegistryAuth gives for the repository and actions involved. Documents are
- * returned as bytes plus digest, never trusted: the caller validates them.
- */
 export const MANIFEST_ACCEPT = [
   MEDIA_TYPE.ociIndex,
   MEDIA_TYPE.ociManifest,
@@ -38,25 +30,18 @@ export interface FetchedManifest {
   digest: Digest;
 }
 
-export interface BlobSource {
-  digest: Digest;
-  size: number;
-  /** A stream of bytes [start, end) of the blob; called again for every retry or chunk. */
-  open(start: number, end: number): Readable;
-}
-
-type Action = 'pull' | 'push';
-
+/**
+ * A client of one registry (OCI distribution spec / Docker Registry HTTP API v2).: its resources (manifests,
+ * blobs, uploads, tags) over a RegistrySession, which finds the scheme, authorizes and maps errors. Documents are
+ * returned as bytes plus digest, never trusted: the caller validates them.
+ */
 export class RegistryClient {
   readonly endpoint: RegistryEndpoint;
-  readonly #transport: HttpTransport;
-  readonly #auth: RegistryAuth;
-  #base: Promise<{ base: URL; challenge: Challenge | undefined }> | undefined;
+  readonly #session: RegistrySession;
 
   constructor(opts: { endpoint: RegistryEndpoint; transport: HttpTransport; auth: RegistryAuth }) {
     this.endpoint = opts.endpoint;
-    this.#transport = opts.transport;
-    this.#auth = opts.auth;
+    this.#session = new RegistrySession(opts);
   }
 
   /**
@@ -64,15 +49,15 @@ export class RegistryClient {
    * registry uses one. Throws UnauthenticatedError when it refuses.
    */
   async checkLogin(): Promise<void> {
-    const { challenge } = await this.#ensureBase();
+    const { challenge } = await this.#session.ensureBase();
     if (challenge === undefined) return;
-    if (!this.#auth.hasCredentials) throw new UnauthenticatedError('unauthorized: no credentials');
-    const res = await this.#send({ method: 'GET', path: '/v2/' }, []);
+    if (!this.#session.hasCredentials) throw new UnauthenticatedError('unauthorized: no credentials');
+    const res = await this.#session.send({ method: 'GET', path: '/v2/' }, []);
     res.body.resume();
   }
 
   async getManifest(repo: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
-    const res = await this.#send(
+    const res = await this.#session.send(
       {
         method: 'GET',
         path: `/v2/${repo}/manifests/${reference}`,
@@ -87,7 +72,7 @@ export class RegistryClient {
         `manifest for ${this.endpoint.name}/${repo}${reference.startsWith('sha256:') ? '@' : ':'}${reference} not found: ${registryMessage(body) ?? 'manifest unknown'}`,
       );
     }
-    await this.#expect(res, [200], `GET manifest ${repo}:${reference}`);
+    await this.#session.expect(res, [200], `GET manifest ${repo}:${reference}`);
     const bytes = await readBody(res.body, MAX_MANIFEST_BYTES);
     const digest = sha256(bytes);
     if (reference.startsWith('sha256:') && digest !== reference) {
@@ -110,24 +95,26 @@ export class RegistryClient {
     digest: Digest,
     signal?: AbortSignal,
   ): Promise<{ body: Readable; length?: number }> {
-    const res = await this.#send({ method: 'GET', path: `/v2/${repo}/blobs/${digest}`, signal }, [
+    const res = await this.#session.send({ method: 'GET', path: `/v2/${repo}/blobs/${digest}`, signal }, [
       [repo, ['pull']],
     ]);
     if (res.status === 404) {
       res.body.resume();
       throw new NotFoundError(`blob ${digest} not found in ${this.endpoint.name}/${repo}`);
     }
-    await this.#expect(res, [200], `GET blob ${digest}`);
+    await this.#session.expect(res, [200], `GET blob ${digest}`);
     const length = res.headers['content-length'];
     return { body: res.body, ...(length !== undefined ? { length: Number(length) } : {}) };
   }
 
   /** The size of a blob the repository has, undefined when it has none. */
   async blobSize(repo: string, digest: Digest, actions: Action[] = ['pull']): Promise<number | undefined> {
-    const res = await this.#send({ method: 'HEAD', path: `/v2/${repo}/blobs/${digest}` }, [[repo, actions]]);
+    const res = await this.#session.send({ method: 'HEAD', path: `/v2/${repo}/blobs/${digest}` }, [
+      [repo, actions],
+    ]);
     res.body.resume();
     if (res.status === 404) return undefined;
-    await this.#expect(res, [200], `HEAD blob ${digest}`);
+    await this.#session.expect(res, [200], `HEAD blob ${digest}`);
     const length = Number(res.headers['content-length']);
     return Number.isSafeInteger(length) ? length : 0;
   }
@@ -138,18 +125,19 @@ export class RegistryClient {
    */
   async mountBlob(repo: string, digest: Digest, from: string): Promise<boolean> {
     const q = new URLSearchParams({ mount: digest, from });
-    const res = await this.#send({ method: 'POST', path: `/v2/${repo}/blobs/uploads/?${q}` }, [
+    const res = await this.#session.send({ method: 'POST', path: `/v2/${repo}/blobs/uploads/?${q}` }, [
       [repo, ['pull', 'push']],
       [from, ['pull']],
     ]);
     res.body.resume();
     if (res.status === 201) return true;
-    await this.#expect(res, [202], `mount blob ${digest}`);
+    await this.#session.expect(res, [202], `mount blob ${digest}`);
     const location = res.headers.location;
     if (location) {
-      const cancel = await this.#send({ method: 'DELETE', url: await this.#resolve(location) }, [
-        [repo, ['push']],
-      ]);
+      const cancel = await this.#session.send(
+        { method: 'DELETE', url: await this.#session.resolve(location) },
+        [[repo, ['push']]],
+      );
       cancel.body.resume();
     }
     return false;
@@ -165,14 +153,14 @@ export class RegistryClient {
     opts: { chunkSize: number; onProgress?: (sent: number) => void },
   ): Promise<void> {
     const scopes: Array<[string, Action[]]> = [[repo, ['pull', 'push']]];
-    const start = await this.#send({ method: 'POST', path: `/v2/${repo}/blobs/uploads/` }, scopes);
+    const start = await this.#session.send({ method: 'POST', path: `/v2/${repo}/blobs/uploads/` }, scopes);
     start.body.resume();
-    await this.#expect(start, [202], `start upload of ${blob.digest}`);
-    let location = await this.#location(start);
+    await this.#session.expect(start, [202], `start upload of ${blob.digest}`);
+    let location = await this.#session.location(start);
     if (blob.size > opts.chunkSize) {
       for (let offset = 0; offset < blob.size; offset += opts.chunkSize) {
         const end = Math.min(offset + opts.chunkSize, blob.size);
-        const res = await this.#send(
+        const res = await this.#session.send(
           {
             method: 'PATCH',
             url: location,
@@ -186,17 +174,20 @@ export class RegistryClient {
           scopes,
         );
         res.body.resume();
-        await this.#expect(res, [202], `upload chunk ${offset}-${end - 1} of ${blob.digest}`);
-        location = await this.#location(res);
+        await this.#session.expect(res, [202], `upload chunk ${offset}-${end - 1} of ${blob.digest}`);
+        location = await this.#session.location(res);
         opts.onProgress?.(end);
       }
       const put = withQuery(location, { digest: blob.digest });
-      const res = await this.#send({ method: 'PUT', url: put, headers: { 'content-length': '0' } }, scopes);
+      const res = await this.#session.send(
+        { method: 'PUT', url: put, headers: { 'content-length': '0' } },
+        scopes,
+      );
       res.body.resume();
-      await this.#expect(res, [201], `finish upload of ${blob.digest}`);
+      await this.#session.expect(res, [201], `finish upload of ${blob.digest}`);
       return;
     }
-    const res = await this.#send(
+    const res = await this.#session.send(
       {
         method: 'PUT',
         url: withQuery(location, { digest: blob.digest }),
@@ -206,12 +197,12 @@ export class RegistryClient {
       scopes,
     );
     res.body.resume();
-    await this.#expect(res, [201], `upload of ${blob.digest}`);
+    await this.#session.expect(res, [201], `upload of ${blob.digest}`);
     opts.onProgress?.(blob.size);
   }
 
   async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
-    const res = await this.#send(
+    const res = await this.#session.send(
       {
         method: 'PUT',
         path: `/v2/${repo}/manifests/${reference}`,
@@ -221,147 +212,28 @@ export class RegistryClient {
       [[repo, ['pull', 'push']]],
     );
     res.body.resume();
-    await this.#expect(res, [201], `PUT manifest ${repo}:${reference}`);
+    await this.#session.expect(res, [201], `PUT manifest ${repo}:${reference}`);
     return sha256(bytes);
   }
 
   /** Every tag of a repository, following `Link: <...>; rel="next"` pages. */
   async listTags(repo: string): Promise<string[]> {
     const tags: string[] = [];
-    let next: URL | undefined = await this.#resolve(`/v2/${repo}/tags/list`);
+    let next: URL | undefined = await this.#session.resolve(`/v2/${repo}/tags/list`);
     for (let page = 0; next !== undefined && page < 1000; page++) {
-      const res = await this.#send({ method: 'GET', url: next }, [[repo, ['pull']]]);
+      const res = await this.#session.send({ method: 'GET', url: next }, [[repo, ['pull']]]);
       if (res.status === 404) {
         res.body.resume();
         throw new NotFoundError(`repository ${this.endpoint.name}/${repo} not found`);
       }
-      await this.#expect(res, [200], `list tags of ${repo}`);
+      await this.#session.expect(res, [200], `list tags of ${repo}`);
       const o = j.object(j.parseJson(await readBody(res.body, 16 * 1024 * 1024), 'tags list'), 'tags list');
       tags.push(...(j.optionalStringArray(o.tags, 'tags list.tags') ?? []));
       const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(String(res.headers.link ?? ''));
-      next = link ? await this.#resolve(link[1]!) : undefined;
+      next = link ? await this.#session.resolve(link[1]!) : undefined;
     }
     return tags;
   }
-
-  // ---------------------------------------------------------------- plumbing
-
-  async #ensureBase(): Promise<{ base: URL; challenge: Challenge | undefined }> {
-    this.#base ??= this.#probe();
-    try {
-      return await this.#base;
-    } catch (err) {
-      this.#base = undefined;
-      throw err;
-    }
-  }
-
-  async #probe(): Promise<{ base: URL; challenge: Challenge | undefined }> {
-    // Every failed attempt is kept: when HTTPS fails on a certificate and the plain-HTTP fallback finds no
-    // registry, the certificate error is the one the user needs to see.
-    const failures: Array<{ scheme: string; error: Error }> = [];
-    for (const scheme of this.endpoint.schemes) {
-      const base = new URL(`${scheme}://${this.endpoint.host}`);
-      let res: HttpResponse;
-      try {
-        res = await this.#transport.request({
-          method: 'GET',
-          url: new URL('/v2/', base),
-          verifyTls: this.endpoint.verifyTls,
-        });
-      } catch (err) {
-        failures.push({ scheme, error: err as Error });
-        continue; // an HTTPS attempt on a plain-HTTP registry fails here; the next scheme may do
-      }
-      res.body.resume();
-      if (res.status === 200) return { base, challenge: undefined };
-      if (res.status === 401) {
-        const challenges = parseChallenges(header(res.headers['www-authenticate']));
-        return { base, challenge: challenges.find((c) => c.scheme === 'bearer') ?? challenges[0] };
-      }
-      failures.push({
-        scheme,
-        error: new UnavailableError(`${base.origin}/v2/ answered ${res.status}: not a registry?`),
-      });
-    }
-    const detail = failures.map((f) => `${f.scheme}: ${f.error.message}`).join('; ') || 'no scheme allowed';
-    throw new UnavailableError(`cannot reach registry ${this.endpoint.name}: ${detail}`, {
-      cause: failures[0]?.error,
-    });
-  }
-
-  async #resolve(location: string): Promise<URL> {
-    const { base } = await this.#ensureBase();
-    return new URL(location, base);
-  }
-
-  async #location(res: HttpResponse): Promise<URL> {
-    const location = header(res.headers.location);
-    if (!location)
-      throw new UnavailableError(`registry ${this.endpoint.name} sent no Location for the upload`);
-    return new URL(location, res.url);
-  }
-
-  /**
-   * Sends with authorization for `access` (repository → actions); on a 401 it asks for a token once more with the
-   * scope the registry named (a registry may want more than we guessed), then gives up with UnauthenticatedError.
-   */
-  async #send(
-    req: {
-      method: HttpRequest['method'];
-      path?: string;
-      url?: URL;
-      headers?: Record<string, string>;
-      body?: HttpRequest['body'];
-      signal?: AbortSignal | undefined;
-    },
-    access: Array<[string, Action[]]>,
-  ): Promise<HttpResponse> {
-    const { base, challenge } = await this.#ensureBase();
-    const url = req.url ?? new URL(req.path!, base);
-    let scopes = access.map(([repo, actions]) => `repository:${repo}:${actions.join(',')}`);
-    let current = challenge;
-    for (let round = 0; ; round++) {
-      const headers = { ...req.headers };
-      const auth = await this.#auth.header(current, scopes, req.signal);
-      if (auth !== undefined) headers.authorization = auth;
-      const res = await this.#transport.request({
-        method: req.method,
-        url,
-        headers,
-        verifyTls: this.endpoint.verifyTls,
-        ...(req.body !== undefined ? { body: req.body } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
-      });
-      if (res.status !== 401) return res;
-      const body = await readBody(res.body, 64 * 1024).catch(() => Buffer.alloc(0));
-      const fresh = parseChallenges(header(res.headers['www-authenticate']));
-      const next = fresh.find((c) => c.scheme === 'bearer') ?? fresh[0];
-      const canRetry = round === 0 && next !== undefined && (auth === undefined || next.scheme === 'bearer');
-      if (!canRetry) {
-        throw new UnauthenticatedError(
-          `unauthorized: ${registryMessage(body) ?? 'authentication required'} (${req.method} ${redact(url)})`,
-        );
-      }
-      this.#auth.invalidate();
-      if (next.params.scope) scopes = [...new Set([...scopes, ...next.params.scope.split(' ')])];
-      current = next;
-    }
-  }
-
-  async #expect(res: HttpResponse, ok: number[], what: string): Promise<void> {
-    if (ok.includes(res.status)) return;
-    const body = await readBody(res.body, 64 * 1024).catch(() => Buffer.alloc(0));
-    const message = `${what}: registry ${this.endpoint.name} answered ${res.status}${registryMessage(body) ? `: ${registryMessage(body)}` : ''}`;
-    if (res.status === 403) throw new UnauthenticatedError(`denied: ${message}`);
-    if (res.status === 404) throw new NotFoundError(message);
-    if (res.status >= 400 && res.status < 500) throw new InvalidArgumentError(message);
-    throw new UnavailableError(message);
-  }
-}
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 function withQuery(url: URL, params: Record<string, string>): URL {
@@ -391,15 +263,6 @@ function manifestMediaType(bytes: Buffer, contentType: string | undefined): stri
     throw new InvalidArgumentError(`unsupported manifest media type ${JSON.stringify(type)}`);
   }
   return type;
-}
-
-export function fileSource(file: string, digest: Digest, size: number): BlobSource {
-  return {
-    digest,
-    size,
-    open: (start, end) =>
-      end > start ? fs.createReadStream(file, { start, end: end - 1 }) : Readable.from([]),
-  };
 }
 
 export function isUnauthenticated(err: unknown): boolean {

@@ -11,7 +11,8 @@ import { familiarName, parseReference, type Reference } from '../../core/image/r
 import { parseManifest } from '../../core/image/validate.ts';
 import type { ProgressEvent } from '../../core/registry/progress.ts';
 import { HashingStream } from '../../drivers/layers/hashing.ts';
-import { type BlobSource, fileSource, type RegistryClient } from '../../drivers/registry/registry-client.ts';
+import { type BlobSource, fileSource } from '../../drivers/registry/blob-source.ts';
+import type { RegistryClient } from '../../drivers/registry/registry-client.ts';
 import type { PushOptions, PushResult } from '../api/images.ts';
 import type { TransferStore } from './transfer.ts';
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import zlib from 'node:zlib';
-import { type Digest, sha256 } from '../../core/image/digest.ts';
-import { MEDIA_TYPE, type Platform } from '../../core/image/oci.ts';
+import { type Digest, sha256 } from '../../../core/image/digest.ts';
+import { MEDIA_TYPE } from '../../../core/image/oci.ts';
+import { type FakeAuthOptions, FakeRegistryAuth } from './fake-auth.ts';
+import { error, json, readAll } from './replies.ts';
+import type { TestImage } from './test-images.ts';
 
 /**
  * An in-process registry on 127.0.0.1 for tests: the Distribution API subset hyperbox speaks (manifests by tag and
@@ -13,12 +15,7 @@ import { MEDIA_TYPE, type Platform } from '../../core/image/oci.ts';
  * lives in memory.
  */
 export interface FakeRegistryOptions {
-  auth?: {
-    scheme: 'basic' | 'bearer';
-    users: Record<string, string>;
-    tokenExpiresIn?: number;
-    anonymousPull?: boolean;
-  };
+  auth?: FakeAuthOptions;
   /** Blob GETs answer 307 to a second path, as registries backed by object storage do. */
   redirectBlobs?: boolean;
 }
@@ -43,19 +40,19 @@ interface Repo {
 
 export class FakeRegistry {
   readonly log: LoggedRequest[] = [];
-  tokenRequests = 0;
   readonly #opts: FakeRegistryOptions;
   readonly #server: http.Server;
   readonly #blobs = new Map<Digest, Buffer>();
   readonly #repos = new Map<string, Repo>();
   readonly #uploads = new Map<string, { repo: string; chunks: Buffer[]; size: number }>();
-  readonly #tokens = new Map<string, Set<string>>(); // token → "repo:action"
+  readonly #auth: FakeRegistryAuth;
   readonly #faults: Fault[] = [];
   readonly #served = new Map<Digest, Buffer>(); // what GET returns instead of the real bytes
   readonly #stalled = new Set<Digest>();
 
   private constructor(opts: FakeRegistryOptions) {
     this.#opts = opts;
+    this.#auth = new FakeRegistryAuth(opts.auth, () => this.host);
     this.#server = http.createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         res.statusCode = 500;
@@ -73,6 +70,11 @@ export class FakeRegistry {
   /** `127.0.0.1:<port>`: the registry part of references. */
   get host(): string {
     return `127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  /** How many times a client asked the token endpoint. */
+  get tokenRequests(): number {
+    return this.#auth.tokenRequests;
   }
 
   async close(): Promise<void> {
@@ -175,18 +177,18 @@ export class FakeRegistry {
       if (fault.retryAfter !== undefined) res.setHeader('retry-after', fault.retryAfter);
       return error(res, fault.status, 'UNAVAILABLE', 'injected fault');
     }
-    if (url.pathname === '/token') return this.#token(req, url, res);
+    if (url.pathname === '/token') return this.#auth.token(req, url, res);
     if (url.pathname.startsWith('/_data/'))
       return this.#sendBlob(res, method, url.pathname.slice(7) as Digest);
     if (url.pathname === '/v2/' || url.pathname === '/v2') {
-      if (!this.#authorized(req, res, undefined, 'pull')) return;
+      if (!this.#auth.authorized(req, res, undefined, 'pull')) return;
       return json(res, 200, {});
     }
     const m = /^\/v2\/(.+?)\/(manifests|blobs|tags)\/(.*)$/.exec(url.pathname);
     if (!m) return error(res, 404, 'NOT_FOUND', 'no such route');
     const [, repo, kind, rest] = m as unknown as [string, string, string, string];
     const action = method === 'GET' || method === 'HEAD' ? 'pull' : 'push';
-    if (!this.#authorized(req, res, repo, action)) return;
+    if (!this.#auth.authorized(req, res, repo, action)) return;
     if (kind === 'tags') {
       const r = this.#repos.get(repo);
       if (!r) return error(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry');
@@ -330,194 +332,4 @@ export class FakeRegistry {
     }
     return error(res, 405, 'UNSUPPORTED', 'method not allowed');
   }
-
-  #authorized(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    repo: string | undefined,
-    action: 'pull' | 'push',
-  ): boolean {
-    const auth = this.#opts.auth;
-    if (!auth) return true;
-    const header = req.headers.authorization ?? '';
-    if (auth.scheme === 'basic') {
-      if (this.#basicOk(header)) return true;
-      res.setHeader('www-authenticate', 'Basic realm="fake-registry"');
-      error(res, 401, 'UNAUTHORIZED', 'authentication required');
-      return false;
-    }
-    const token = header.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const grants = token === undefined ? undefined : this.#tokens.get(token);
-    if (grants && (repo === undefined || grants.has(`${repo}:${action}`))) return true;
-    const scope =
-      repo === undefined ? '' : `,scope="repository:${repo}:${action === 'push' ? 'pull,push' : 'pull'}"`;
-    res.setHeader(
-      'www-authenticate',
-      `Bearer realm="http://${this.host}/token",service="fake-registry"${scope}`,
-    );
-    error(res, 401, 'UNAUTHORIZED', 'authentication required');
-    return false;
-  }
-
-  #basicOk(header: string): boolean {
-    if (!header.startsWith('Basic ')) return false;
-    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const user = decoded.slice(0, colon);
-    return colon > 0 && this.#opts.auth?.users[user] === decoded.slice(colon + 1);
-  }
-
-  #token(req: http.IncomingMessage, url: URL, res: http.ServerResponse): undefined {
-    this.tokenRequests++;
-    const header = req.headers.authorization ?? '';
-    const known = this.#basicOk(header);
-    if (header !== '' && !known) return error(res, 401, 'UNAUTHORIZED', 'invalid username or password');
-    if (url.searchParams.get('service') !== 'fake-registry')
-      return error(res, 400, 'DENIED', 'wrong service');
-    const grants = new Set<string>();
-    for (const scope of url.searchParams.getAll('scope')) {
-      const m = /^repository:(.+):([a-z,]+)$/.exec(scope);
-      if (!m) continue;
-      for (const a of m[2]!.split(',')) {
-        if (known || (a === 'pull' && this.#opts.auth?.anonymousPull)) grants.add(`${m[1]}:${a}`);
-      }
-    }
-    if (!known && !this.#opts.auth?.anonymousPull && url.searchParams.getAll('scope').length === 0) {
-      return error(res, 401, 'UNAUTHORIZED', 'authentication required');
-    }
-    const token = randomUUID();
-    this.#tokens.set(token, grants);
-    json(res, 200, { token, expires_in: this.#opts.auth?.tokenExpiresIn ?? 300 });
-  }
-}
-
-function readAll(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function json(res: http.ServerResponse, status: number, value: unknown): undefined {
-  const bytes = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length) });
-  res.end(bytes);
-}
-
-function error(res: http.ServerResponse, status: number, code: string, message: string): undefined {
-  json(res, status, { errors: [{ code, message }] });
-}
-
-// ---------------------------------------------------------------- test images
-
-export interface TestImage {
-  manifest: Buffer;
-  manifestMediaType: string;
-  config: Buffer;
-  configDigest: Digest;
-  layers: Array<{ blob: Buffer; digest: Digest; diffId: Digest }>;
-  blobs: Buffer[]; // config and layers
-  platform: Platform;
-}
-
-export type TestCompression = 'gzip' | 'zstd' | 'none';
-
-/** A tar with regular files (path → content), built without tar-stream so tests need no extra plumbing. */
-export function tarOf(files: Record<string, string>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    const data = Buffer.from(content);
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100);
-    header.write('0000644\0', 100);
-    header.write('0000000\0', 108);
-    header.write('0000000\0', 116);
-    header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-    header.write(
-      `${Math.floor(Date.UTC(2024, 0, 1) / 1000)
-        .toString(8)
-        .padStart(11, '0')}\0`,
-      136,
-    );
-    header.write('        ', 148);
-    header.write('0', 156);
-    header.write('ustar\0', 257);
-    header.write('00', 263);
-    let sum = 0;
-    for (const b of header) sum += b;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    parts.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
-
-export function compress(tar: Buffer, c: TestCompression): Buffer {
-  if (c === 'gzip') return zlib.gzipSync(tar);
-  if (c === 'zstd') return zlib.zstdCompressSync(tar);
-  return tar;
-}
-
-/** An image of the given layers, with OCI or docker schema 2 media types. */
-export function buildImage(opts: {
-  layers: Array<{ files: Record<string, string>; compression?: TestCompression }>;
-  kind?: 'oci' | 'docker';
-  platform?: Platform;
-  cmd?: string[];
-}): TestImage {
-  const kind = opts.kind ?? 'oci';
-  const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
-  const layers = opts.layers.map((l) => {
-    const tar = tarOf(l.files);
-    const c = l.compression ?? 'gzip';
-    const blob = compress(tar, c);
-    return { blob, digest: sha256(blob), diffId: sha256(tar), compression: c };
-  });
-  const config = Buffer.from(
-    JSON.stringify({
-      created: '2024-01-01T00:00:00Z',
-      architecture: platform.architecture,
-      os: platform.os,
-      ...(platform.variant ? { variant: platform.variant } : {}),
-      config: { Cmd: opts.cmd ?? ['/bin/sh'] },
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-      history: layers.map(() => ({ created: '2024-01-01T00:00:00Z', created_by: 'test' })),
-    }),
-  );
-  const layerType = (c: TestCompression): string => {
-    if (kind === 'docker') return c === 'none' ? MEDIA_TYPE.dockerLayer : MEDIA_TYPE.dockerLayerGzip;
-    return c === 'gzip'
-      ? MEDIA_TYPE.ociLayerGzip
-      : c === 'zstd'
-        ? MEDIA_TYPE.ociLayerZstd
-        : MEDIA_TYPE.ociLayer;
-  };
-  const manifestMediaType = kind === 'oci' ? MEDIA_TYPE.ociManifest : MEDIA_TYPE.dockerManifest;
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: manifestMediaType,
-      config: {
-        mediaType: kind === 'oci' ? MEDIA_TYPE.ociConfig : MEDIA_TYPE.dockerConfig,
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: layers.map((l) => ({
-        mediaType: layerType(l.compression),
-        digest: l.digest,
-        size: l.blob.length,
-      })),
-    }),
-  );
-  return {
-    manifest,
-    manifestMediaType,
-    config,
-    configDigest: sha256(config),
-    layers: layers.map(({ blob, digest, diffId }) => ({ blob, digest, diffId })),
-    blobs: [config, ...layers.map((l) => l.blob)],
-    platform,
-  };
 }
