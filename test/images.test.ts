@@ -6,6 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../src/core/errors.ts';
+import { imageInspectView } from '../src/core/image/views.ts';
 import { dockerArchive, ociArchive, sha } from './helpers/image-archive.ts';
 import { busyboxRootfs, eventActions, type ImageEnv, listTree, makeImageEnv } from './helpers/image-env.ts';
 import { makeTar } from './helpers/image-tar.ts';
@@ -72,7 +73,7 @@ describe('import', () => {
   });
 
   it('inspect shows the config the changes made', async () => {
-    const i = await e.images.inspect('busybox:1');
+    const i = imageInspectView(await e.images.inspect('busybox:1'));
     assert.equal(i.Id, id);
     assert.deepEqual(i.RepoTags, ['busybox:1']);
     assert.deepEqual(i.Config.Cmd, ['sh']);
@@ -157,16 +158,16 @@ describe('import formats', () => {
       const { id } = await e.images.importRootfs(path.join(dir, f), `fmt:${f.split('.')[0]}`, {
         changes: [],
       });
-      layers.add((await e.images.inspect(id)).RootFS.Layers[0]!);
+      layers.add(imageInspectView(await e.images.inspect(id)).RootFS.Layers[0]!);
       assert.equal(await e.images.readFile(id, 'etc/os-release'), 'ID=test\n');
     }
     const stdin = new PassThrough();
     stdin.end(zlib.gzipSync(tar));
     const { id } = await e.images.importRootfs('-', undefined, { changes: [], stdin });
-    layers.add((await e.images.inspect(id)).RootFS.Layers[0]!);
+    layers.add(imageInspectView(await e.images.inspect(id)).RootFS.Layers[0]!);
     assert.deepEqual([...layers], [sha(tar)]);
     assert.equal((await e.images.list()).find((i) => i.id === id)?.repoTags.length, 0);
-    assert.equal((await e.images.inspect(id)).Comment, 'Imported from -');
+    assert.equal(imageInspectView(await e.images.inspect(id)).Comment, 'Imported from -');
     await assert.rejects(
       e.images.importRootfs('/no/such/file.tar', undefined, { changes: [] }),
       /does not exist/,

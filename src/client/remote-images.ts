@@ -7,8 +7,8 @@ import { parseReference } from '../core/image/reference.ts';
 import type {
   ArchiveFormat,
   DeleteItem,
+  ImageDetails,
   ImageEngine,
-  ImageInspect,
   ImageSummary,
   ImportOptions,
   ProgressEvent,
@@ -37,7 +37,7 @@ export class RemoteImages implements ImageEngine {
   list(opts: { all?: boolean } = {}): Promise<ImageSummary[]> {
     return this.#api.json('GET', P, { query: { all: opts.all } });
   }
-  inspect(ref: string): Promise<ImageInspect> {
+  inspect(ref: string): Promise<ImageDetails> {
     return this.#api.json('GET', `${P}/inspect`, { query: { ref } });
   }
   resolve(ref: string): Promise<ResolvedImage> {

@@ -3,7 +3,8 @@ import type { DiskFullContext } from '../../core/disk-full.ts';
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
 import { parseImageFilters } from '../../core/image/list-filter.ts';
 import { formatReference, normalizeReference } from '../../core/image/reference.ts';
-import type { ImageSummary, ProgressEvent } from '../../engine/api/images.ts';
+import { imageInspectView, imageSummaryView } from '../../core/image/views.ts';
+import type { ProgressEvent } from '../../engine/api/images.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import { apiError } from '../errors.ts';
 import type { Router } from '../router.ts';
@@ -73,7 +74,7 @@ export function imageRoutes(r: Router, engine: LocalEngine): void {
   r.add('GET', '/images/*name/get', async (ex) => save(ex.res, engine, [ex.params.name!]));
 
   r.add('GET', '/images/*name/json', async (ex) => {
-    const view = await images.inspect(ex.params.name!);
+    const view = imageInspectView(await images.inspect(ex.params.name!));
     // Go's clients parse these as times: an empty string fails them, the zero time is what dockerd sends.
     const lastTag = view.Metadata?.LastTagTime || '0001-01-01T00:00:00Z';
     ex.json200({
@@ -150,20 +151,4 @@ async function save(res: http.ServerResponse, engine: LocalEngine, names: string
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   await engine.images.save(names, res, { format: 'docker-archive' });
   res.end();
-}
-
-/** docker's ImageSummary, as `GET /images/json` and `GET /system/df` give it. */
-export function imageSummaryView(i: ImageSummary): Record<string, unknown> {
-  return {
-    Id: i.id,
-    ParentId: '',
-    RepoTags: i.repoTags,
-    RepoDigests: i.repoDigests,
-    Created: i.created,
-    Size: i.size,
-    SharedSize: -1,
-    VirtualSize: i.size,
-    Labels: {},
-    Containers: i.containers,
-  };
 }

@@ -1,11 +1,11 @@
 import os from 'node:os';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { imageSummaryView } from '../../core/image/views.ts';
 import { volumeView } from '../../core/volume/views.ts';
 import { dockerEventMessage, type EventFilter } from '../../engine/events.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { parseFilters } from './filters.ts';
-import { imageSummaryView } from './images.ts';
 import { API_VERSION, hyperboxVersion, versionView } from './version.ts';
 
 /** How often a following `GET /events` looks for new events in the store (other processes write there too). */

@@ -17,7 +17,12 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
     ex.json200(await i.list({ all: readQuery(ex, s.ImageListQuery).all ?? false })),
   );
   api.add(
-    { method: 'GET', path: `${P}/inspect`, summary: "docker's image inspect view", query: s.ImageRefQuery },
+    {
+      method: 'GET',
+      path: `${P}/inspect`,
+      summary: 'The record of one image: names, config, size, layers',
+      query: s.ImageRefQuery,
+    },
     async (ex) => ex.json200(await i.inspect(readQuery(ex, s.ImageRefQuery).ref)),
   );
   api.add(

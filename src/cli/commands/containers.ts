@@ -8,6 +8,7 @@ import { commandLine, networkModeView } from '../../core/container/views.ts';
 import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { humanDuration } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
+import { imageInspectView } from '../../core/image/views.ts';
 import { formatUnixTimestamp, parseTimeArg } from '../../core/logs/timestamp.ts';
 import { volumeView } from '../../core/volume/views.ts';
 import type { Engine } from '../../engine/api/engine.ts';
@@ -575,7 +576,7 @@ async function inspectAny(engine: Engine, ref: string, type: string | undefined)
   };
   const order: Array<[string, () => unknown]> = [
     ['container', () => engine.containers.inspect(ref)],
-    ['image', () => engine.images.inspect(ref)],
+    ['image', async () => imageInspectView(await engine.images.inspect(ref))],
     ['volume', async () => volumeView(await engine.volumes.inspect(ref))],
   ];
   let last: unknown;

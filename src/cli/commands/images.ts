@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { FailedPreconditionError, HyperboxError } from '../../core/errors.ts';
 import { humanDuration, humanSize } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
+import { imageInspectView } from '../../core/image/views.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../exit-codes.ts';
 import { formatTable } from '../table.ts';
@@ -201,7 +202,9 @@ export function registerImageCommands(program: Command, ctx: CliContext): void {
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (refs: string[], flags: { format?: string }) => {
       const engine = await ctx.engine();
-      const views = await Promise.all(refs.map((r) => engine.images.inspect(r)));
+      const views = await Promise.all(
+        refs.map(async (r) => imageInspectView(await engine.images.inspect(r))),
+      );
       if (flags.format) for (const v of views) ctx.stdout.write(`${renderTemplate(flags.format, v)}\n`);
       else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
     });

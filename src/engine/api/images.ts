@@ -1,15 +1,16 @@
 import type { ArchiveFormat } from '../../core/image/archive-save.ts';
 import type { Digest } from '../../core/image/digest.ts';
-import type { ImageInspect } from '../../core/image/inspect.ts';
 import type { ImageConfig, Platform } from '../../core/image/oci.ts';
+import type { ImageDetails, ImageSummary } from '../../core/image/records.ts';
 import type { ProgressEvent } from '../../core/registry/progress.ts';
 
-export type { ArchiveFormat, ImageInspect, ProgressEvent };
+export type { ArchiveFormat, ImageDetails, ImageSummary, ProgressEvent };
 
 /** Images: the local store, archives and registries. */
 export interface ImageEngine {
   list(opts?: { all?: boolean }): Promise<ImageSummary[]>;
-  inspect(ref: string): Promise<ImageInspect>;
+  /** The image's record; docker's inspect object is `imageInspectView` of it (core/image/views.ts). */
+  inspect(ref: string): Promise<ImageDetails>;
   /** NotFound when nothing local matches (run's pull policy asks this first). */
   resolve(ref: string): Promise<ResolvedImage>;
   importRootfs(source: string, ref: string | undefined, opts: ImportOptions): Promise<{ id: Digest }>;
@@ -33,15 +34,6 @@ export interface ResolvedImage {
   chainIds: Digest[]; // base layer first
   /** What the image's config says it is built for (os, architecture, variant). */
   platform: Platform;
-}
-
-export interface ImageSummary {
-  id: Digest;
-  repoTags: string[]; // familiar
-  repoDigests: string[];
-  created: number; // unix seconds from the config, 0 when it has none
-  size: number;
-  containers: number;
 }
 
 /** One step of `rmi` / `image prune`, in docker's words: a name untagged or an image deleted. */

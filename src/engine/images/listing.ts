@@ -1,8 +1,7 @@
 import type { Digest } from '../../core/image/digest.ts';
-import { type ImageInspect, inspectImage } from '../../core/image/inspect.ts';
 import { type ImageFilters, matchesFilters } from '../../core/image/list-filter.ts';
 import { familiarName } from '../../core/image/reference.ts';
-import type { ImageSummary } from '../api/images.ts';
+import type { ImageDetails, ImageSummary } from '../api/images.ts';
 import type { ImageContext } from './context.ts';
 import { findImage, resolveImage } from './lookup.ts';
 
@@ -41,26 +40,25 @@ export async function listImages(
   return out;
 }
 
-/** docker's image inspect view of the image a reference names. */
-export async function inspectStoredImage(
+/** The record of the image a reference names: names, config, size and unpacked layers. */
+export async function imageDetails(
   ctx: Pick<ImageContext, 'store' | 'files'>,
   ref: string,
-): Promise<ImageInspect> {
+): Promise<ImageDetails> {
   const { store } = ctx;
   const r = findImage(store, ref);
   const row = store.row(r.id)!;
   const config = await ctx.files.configFile(r.id);
   const { layers } = await ctx.files.stores();
-  const out = inspectImage({
+  return {
     id: r.id,
     names: store.tagsOf(r.id),
+    repoDigests: store.repoDigestsOf(r.id).map((n) => familiarName(n)),
     config,
     size: row.size,
     lowerDirs: store
       .chainIds(r.id)
       .map((c) => layers.dir(c))
       .reverse(),
-  });
-  out.RepoDigests = store.repoDigestsOf(r.id).map((n) => familiarName(n));
-  return out;
+  };
 }

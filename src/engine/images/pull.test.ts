@@ -72,7 +72,7 @@ describe('ImageService.pull', () => {
           const [summary] = await s.images.list();
           assert.deepEqual(summary!.repoTags, [`${registry.host}/${repo}:v1`]);
           assert.deepEqual(summary!.repoDigests, [`${registry.host}/${repo}@${digest}`]);
-          assert.deepEqual((await s.images.inspect(`${registry.host}/${repo}:v1`)).RepoDigests, [
+          assert.deepEqual((await s.images.inspect(`${registry.host}/${repo}:v1`)).repoDigests, [
             `${registry.host}/${repo}@${digest}`,
           ]);
           const statuses = events

@@ -77,7 +77,7 @@ describe('ImageService.push', () => {
         ['Preparing', 'Pushed'],
       );
       const inspect = await images.inspect(`${fresh.host}/dst/app:1`);
-      assert.ok(inspect.RepoDigests.includes(`${fresh.host}/dst/app@${r.digest}`));
+      assert.ok(inspect.repoDigests.includes(`${fresh.host}/dst/app@${r.digest}`));
       // Again: every blob is already there.
       const again: ProgressEvent[] = [];
       const before = fresh.log.length;

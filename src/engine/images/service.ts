@@ -1,7 +1,6 @@
 import fsp from 'node:fs/promises';
 import type { ArchiveFormat } from '../../core/image/archive-save.ts';
 import type { Digest } from '../../core/image/digest.ts';
-import type { ImageInspect } from '../../core/image/inspect.ts';
 import type { ImageFilters } from '../../core/image/list-filter.ts';
 import type { Platform } from '../../core/image/oci.ts';
 import { hostPlatform } from '../../core/image/platform.ts';
@@ -11,6 +10,7 @@ import type { Layout } from '../../core/paths.ts';
 import type { Database } from '../../drivers/store/database.ts';
 import type {
   DeleteItem,
+  ImageDetails,
   ImageEngine,
   ImageSummary,
   ImportOptions,
@@ -27,7 +27,7 @@ import type { ImageContext } from './context.ts';
 import { ImageFiles } from './files.ts';
 import { importRootfs } from './import.ts';
 import { lowerDirs, readImageFile } from './layers.ts';
-import { inspectStoredImage, listImages } from './listing.ts';
+import { imageDetails, listImages } from './listing.ts';
 import { findImage, resolveImage, tagName } from './lookup.ts';
 import { RegistryConnectors, type RegistryOptions } from './registries.ts';
 import { collectGarbage, pruneImages, removeImage } from './removal.ts';
@@ -132,8 +132,8 @@ export class ImageService implements ImageEngine {
     return listImages(this.#ctx, opts);
   }
 
-  inspect(ref: string): Promise<ImageInspect> {
-    return inspectStoredImage(this.#ctx, ref);
+  inspect(ref: string): Promise<ImageDetails> {
+    return imageDetails(this.#ctx, ref);
   }
 
   /**
