@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 import { sha256 } from '../../core/image/digest.ts';
 import { layoutFor } from '../../core/paths.ts';
 import { FileContentStore } from './file-content-store.ts';
+import { contentStoreSuite } from './testing/content-store.suite.ts';
 
 describe('FileContentStore', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-content-'));
@@ -59,4 +60,12 @@ describe('FileContentStore', () => {
     await assert.rejects(store.stage(failing), /source broke/);
     assert.deepEqual(fs.readdirSync(layout.ingest), []);
   });
+});
+
+contentStoreSuite('FileContentStore', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-content-'));
+  return {
+    store: new FileContentStore({ layout: layoutFor(root) }),
+    cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
+  };
 });
