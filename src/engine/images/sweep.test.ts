@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { Digest } from '../../core/image/digest.ts';
 import { layoutFor } from '../../core/paths.ts';
+import { FileLayerStore } from '../../drivers/layers/file-layer-store.ts';
 import { FakeRegistry } from '../../drivers/registry/testing/fake-registry.ts';
 import { buildImage } from '../../drivers/registry/testing/test-images.ts';
 import { Database } from '../../drivers/store/database.ts';
 import { EventLog } from '../events.ts';
 import { NO_USERS } from '../references.ts';
 import { ImageService } from './service.ts';
+import { sweepCrashLeftovers } from './sweep.ts';
 
 const waitFor = async (check: () => boolean, what: string) => {
   for (let i = 0; i < 200; i++) {
@@ -91,6 +94,48 @@ describe('a pull killed with SIGKILL', () => {
       }
     } finally {
       await registry.close();
+    }
+  });
+});
+
+describe('sweepCrashLeftovers', () => {
+  it("removes what dead writers left, keeps live writers' files, young orphans and known layers", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-sweep-'));
+    try {
+      const layout = layoutFor(root);
+      fs.mkdirSync(layout.ingest, { recursive: true });
+      fs.mkdirSync(layout.tmp, { recursive: true });
+      // A pid that is not running: a child that has exited and been reaped.
+      const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+      const live = process.pid;
+      const files = [
+        path.join(layout.ingest, `${dead}-00ff`),
+        path.join(layout.ingest, `${live}-00ff`),
+        path.join(layout.tmp, `unpack-${dead}-x`),
+        path.join(layout.tmp, `pull-${live}-x`),
+        path.join(layout.tmp, `removing-00ff-${dead}-x`),
+      ];
+      for (const f of files) fs.mkdirSync(f);
+      const layers = new FileLayerStore({ layout });
+      const chain = (n: string) => `sha256:${n.repeat(64)}` as Digest;
+      for (const c of ['a', 'b', 'c']) fs.mkdirSync(layers.dir(chain(c)), { recursive: true });
+      const hourAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      for (const c of ['a', 'b']) fs.utimesSync(path.dirname(layers.dir(chain(c))), hourAgo, hourAgo);
+      const { removed } = await sweepCrashLeftovers({
+        layout,
+        layers,
+        isKnownChain: (c) => c === chain('a'),
+      });
+      assert.deepEqual(
+        removed.sort(),
+        [files[0], files[2], files[4], path.dirname(layers.dir(chain('b')))].sort(),
+      );
+      assert.ok(fs.existsSync(files[1]!) && fs.existsSync(files[3]!), "a live writer's files stay");
+      assert.ok(await layers.has(chain('a')), 'a layer an image uses stays');
+      assert.ok(await layers.has(chain('c')), 'a young orphan may belong to a pull still running');
+      assert.equal(await layers.has(chain('b')), false);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });
