@@ -181,12 +181,3 @@ export class ImageService implements ImageEngine {
     return collectGarbage(this.#ctx);
   }
 }
-
-/** For the container engine: a file of an image, read through its layers without a container. */
-export function readFileFromImage(
-  images: ImageService,
-  imageId: string,
-  file: string,
-): Promise<string | undefined> {
-  return images.readFile(imageId, file);
-}
