@@ -16,7 +16,7 @@ import { parsePublish } from '../src/core/network/ports.ts';
 import { layoutFor } from '../src/core/paths.ts';
 import { LinuxNetworkDriver } from '../src/drivers/network/linux.ts';
 import { Database } from '../src/drivers/store/database.ts';
-import { NetworkService } from '../src/engine/networks.ts';
+import { NetworkService } from '../src/engine/networks/service.ts';
 import { NO_USERS } from '../src/engine/references.ts';
 import { INSIDE_PRIVATE_NETNS } from './helpers/private-netns.ts';
 
@@ -210,7 +210,7 @@ if (!inside) {
     fs.writeFileSync(
       script,
       `import { Database } from '${repo}/src/drivers/store/database.ts';
-import { NetworkService } from '${repo}/src/engine/networks.ts';
+import { NetworkService } from '${repo}/src/engine/networks/service.ts';
 import { layoutFor } from '${repo}/src/core/paths.ts';
 import { NO_USERS } from '${repo}/src/engine/references.ts';
 const layout = layoutFor(${JSON.stringify(dir)});

@@ -9,7 +9,7 @@ import type { SystemEngine } from '../engine/api/system.ts';
 import type { VolumeEngine } from '../engine/api/volumes.ts';
 import type { DiskUsage } from '../engine/disk-usage.ts';
 import type { EngineEvent, EventFilter } from '../engine/events.ts';
-import type { NetworkAttachment, NetworkCreateOptions } from '../engine/networks.ts';
+import type { NetworkAttachment, NetworkCreateOptions } from '../engine/networks/service.ts';
 import type { PlanReport } from '../engine/planner.ts';
 import type { Volume } from '../engine/volumes.ts';
 import { ApiClient } from './http.ts';

@@ -46,7 +46,7 @@ import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from './event-wakeup.ts';
 import type { EventLog } from './events.ts';
 import type { ImageService } from './images.ts';
 import type { ContainerCpuPool } from './ledger.ts';
-import type { NetworkService } from './networks.ts';
+import type { NetworkService } from './networks/service.ts';
 import { ANONYMOUS_LABEL, type VolumeService } from './volumes.ts';
 
 export interface CreateRequest {

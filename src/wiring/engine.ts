@@ -18,7 +18,7 @@ import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images.ts';
 import type { Ledger } from '../engine/ledger.ts';
 import type { LocalEngine } from '../engine/local-engine.ts';
-import { NetworkService } from '../engine/networks.ts';
+import { NetworkService } from '../engine/networks/service.ts';
 import { reconcileEngine } from '../engine/reconcile.ts';
 import { recordReferences } from '../engine/references.ts';
 import { resetEngine } from '../engine/reset.ts';

@@ -1,6 +1,6 @@
 import type { PortBinding } from '../../core/network/ports.ts';
 import type { NetworkInspect } from '../../core/network/types.ts';
-import type { NetworkAttachment, NetworkCreateOptions } from '../networks.ts';
+import type { NetworkAttachment, NetworkCreateOptions } from '../networks/service.ts';
 import type { Awaitable } from './engine.ts';
 
 export interface NetworkEngine {

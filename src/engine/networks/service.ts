@@ -8,8 +8,8 @@ import {
   InvalidArgumentError,
   NotFoundError,
   UnavailableError,
-} from '../core/errors.ts';
-import { checkNameLength, newId } from '../core/ids.ts';
+} from '../../core/errors.ts';
+import { checkNameLength, newId } from '../../core/ids.ts';
 import {
   broadcastOf,
   contains,
@@ -19,15 +19,21 @@ import {
   parseCidr,
   parseIPv4,
   type Subnet,
-} from '../core/network/ip.ts';
+} from '../../core/network/ip.ts';
 import {
   allocateSubnet,
   defaultGateway,
   macForAddress,
   parseMac,
   pickAddress,
-} from '../core/network/ipam.ts';
-import { dnsHostsFile, hostNameservers, hostsFile, parseAddHost, resolvConf } from '../core/network/names.ts';
+} from '../../core/network/ipam.ts';
+import {
+  dnsHostsFile,
+  hostNameservers,
+  hostsFile,
+  parseAddHost,
+  resolvConf,
+} from '../../core/network/names.ts';
 import {
   attachPlan,
   baseRulesPlan,
@@ -41,14 +47,14 @@ import {
   netTag,
   tapAttachPlan,
   tapIfName,
-} from '../core/network/plan.ts';
+} from '../../core/network/plan.ts';
 import {
   checkClashes,
   EPHEMERAL_FIRST,
   EPHEMERAL_LAST,
   type PortBinding,
   type PortRequest,
-} from '../core/network/ports.ts';
+} from '../../core/network/ports.ts';
 import {
   DEFAULT_BRIDGE_DEVICE,
   DEFAULT_MTU,
@@ -58,12 +64,12 @@ import {
   type NetworkInspect,
   type NetworkRecord,
   type OwnerKind,
-} from '../core/network/types.ts';
-import type { Layout } from '../core/paths.ts';
-import type { NetworkDriver } from '../drivers/network/network-driver.ts';
-import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
-import type { References } from './references.ts';
+} from '../../core/network/types.ts';
+import type { Layout } from '../../core/paths.ts';
+import type { NetworkDriver } from '../../drivers/network/network-driver.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import type { EventLog } from '../events.ts';
+import type { References } from '../references.ts';
 
 export interface NetworkCreateOptions {
   name: string;
