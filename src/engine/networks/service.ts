@@ -68,52 +68,14 @@ import {
 import type { Layout } from '../../core/paths.ts';
 import type { NetworkDriver } from '../../drivers/network/network-driver.ts';
 import type { Database } from '../../drivers/store/database.ts';
+import type {
+  NetworkAttachment,
+  NetworkCreateOptions,
+  SandboxRequest,
+  SandboxResult,
+} from '../api/networks.ts';
 import type { EventLog } from '../events.ts';
 import type { References } from '../references.ts';
-
-export interface NetworkCreateOptions {
-  name: string;
-  driver?: string;
-  subnet?: string;
-  gateway?: string;
-  ipRange?: string;
-  internal?: boolean;
-  options?: Record<string, string>;
-  labels?: Record<string, string>;
-}
-
-/** One network a sandbox joins, as `run --network NAME --ip --mac-address --network-alias` asks. */
-export interface NetworkAttachment {
-  network: string;
-  ip?: string;
-  mac?: string;
-  aliases?: string[];
-}
-
-export interface SandboxRequest {
-  ownerId: string;
-  ownerName: string;
-  kind?: OwnerKind;
-  hostname: string;
-  /** Default: [{ network: 'bridge' }]. */
-  networks?: NetworkAttachment[];
-  /** Parsed -p (core/network/ports.ts parsePublish) plus -P (publishAllRequests). Published on the first network. */
-  publish?: PortRequest[];
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-  /** --add-host "name:ip". */
-  extraHosts?: string[];
-}
-
-export interface SandboxResult {
-  /** The network namespace for the OCI spec: `linux.namespaces: [{ type: 'network', path: netnsPath }]`. */
-  netnsPath: string;
-  /** Contents for the container's /etc/hosts and /etc/resolv.conf. */
-  hosts: string;
-  resolvConf: string;
-  endpoints: EndpointRecord[];
-}
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const BRIDGE_OPT = 'com.docker.network.bridge.name';
