@@ -34,7 +34,6 @@ const PENDING = [
   'engine/events.ts',
   'engine/images.ts',
   'engine/ledger.ts',
-  'engine/networks/service.ts',
   'engine/vm-images.ts',
   'engine/volumes.ts',
   'wiring/ledger.ts',

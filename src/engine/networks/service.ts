@@ -7,7 +7,6 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
-  UnavailableError,
 } from '../../core/errors.ts';
 import { checkNameLength, newId } from '../../core/ids.ts';
 import {
@@ -20,41 +19,9 @@ import {
   parseIPv4,
   type Subnet,
 } from '../../core/network/ip.ts';
-import {
-  allocateSubnet,
-  defaultGateway,
-  macForAddress,
-  parseMac,
-  pickAddress,
-} from '../../core/network/ipam.ts';
-import {
-  dnsHostsFile,
-  hostNameservers,
-  hostsFile,
-  parseAddHost,
-  resolvConf,
-} from '../../core/network/names.ts';
-import {
-  attachPlan,
-  baseRulesPlan,
-  bridgeDownPlan,
-  bridgeUpPlan,
-  detachPlan,
-  epTag,
-  hostIfName,
-  type NetPlan,
-  type NetStep,
-  netTag,
-  tapAttachPlan,
-  tapIfName,
-} from '../../core/network/plan.ts';
-import {
-  checkClashes,
-  EPHEMERAL_FIRST,
-  EPHEMERAL_LAST,
-  type PortBinding,
-  type PortRequest,
-} from '../../core/network/ports.ts';
+import { allocateSubnet, defaultGateway } from '../../core/network/ipam.ts';
+import { hostsFile, parseAddHost, resolvConf } from '../../core/network/names.ts';
+import type { PortBinding, PortRequest } from '../../core/network/ports.ts';
 import {
   DEFAULT_BRIDGE_DEVICE,
   DEFAULT_MTU,
@@ -76,6 +43,10 @@ import type {
 } from '../api/networks.ts';
 import type { EventLog } from '../events.ts';
 import type { References } from '../references.ts';
+import { type AttachContext, attachEndpoints, attachTaps, bringDown, detachEndpoints } from './attach.ts';
+import { choosePorts, leaseEndpoints } from './leases.ts';
+import { reconcileNetworks } from './reconcile.ts';
+import { type LeaseRecord, NetworkStore } from './store.ts';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const BRIDGE_OPT = 'com.docker.network.bridge.name';
@@ -89,13 +60,13 @@ const KNOWN_OPTS = new Set([BRIDGE_OPT, MTU_OPT]);
  */
 export class NetworkService {
   readonly #layout: Layout;
-  readonly #db: Database;
+  readonly #store: NetworkStore;
   readonly #driver: NetworkDriver;
   readonly #events: EventLog | undefined;
   readonly #netnsDir: string;
-  readonly #lockDir: string;
-
   readonly #refs: References;
+  /** What the attach and detach steps see of this service. */
+  readonly #ctx: AttachContext;
 
   constructor(opts: {
     layout: Layout;
@@ -107,11 +78,17 @@ export class NetworkService {
   }) {
     this.#refs = opts.references;
     this.#layout = opts.layout;
-    this.#db = opts.db;
+    this.#store = new NetworkStore(opts.db);
     this.#driver = opts.driver;
     this.#events = opts.events;
     this.#netnsDir = path.join(opts.layout.runRoot, 'netns');
-    this.#lockDir = path.join(opts.layout.runRoot, 'network-locks');
+    this.#ctx = {
+      store: this.#store,
+      driver: this.#driver,
+      get: (ref) => this.#get(ref),
+      sandboxPath: (ownerId) => this.sandboxPath(ownerId),
+      lockDir: path.join(opts.layout.runRoot, 'network-locks'),
+    };
   }
 
   /** Where the sandbox of an owner lives (exists while it has endpoints). */
@@ -130,7 +107,7 @@ export class NetworkService {
     if ((opts.driver ?? 'bridge') !== 'bridge') {
       throw new InvalidArgumentError(`network driver "${opts.driver}" is not supported: use bridge`);
     }
-    this.#db.space.requireRoom(`cannot create network ${opts.name}`);
+    this.#store.requireRoom(`cannot create network ${opts.name}`);
     const options = opts.options ?? {};
     for (const k of Object.keys(options)) {
       if (!KNOWN_OPTS.has(k))
@@ -147,14 +124,14 @@ export class NetworkService {
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
       throw new InvalidArgumentError(`invalid MTU "${options[MTU_OPT]}": must be an integer 68-65535`);
     }
-    return this.#db.transaction(() => {
-      if (this.#find(opts.name))
+    return this.#store.transaction(() => {
+      if (this.#store.find(opts.name))
         throw new AlreadyExistsError(`network with name ${opts.name} already exists`);
-      const others = this.#all();
+      const others = this.#store.all();
       if (others.some((o) => o.bridge === bridge))
         throw new ConflictError(`bridge ${bridge} is used by another network`);
       const rec = this.#record({ id, name: opts.name, bridge, mtu, options, others, opts, isDefault: false });
-      this.#insert(rec);
+      this.#store.insert(rec);
       this.#events?.record('network', 'create', id, { name: rec.name, type: 'bridge' });
       return this.#view(rec);
     });
@@ -215,20 +192,14 @@ export class NetworkService {
     };
   }
 
-  #insert(rec: NetworkRecord): void {
-    this.#db
-      .prepare('INSERT INTO networks (id, name, created_at, doc) VALUES (?, ?, ?, ?)')
-      .run(rec.id, rec.name, rec.created, JSON.stringify(rec));
-  }
-
   /** The default `bridge` network, made on first use (172.17.0.0/16 unless a host route takes it). */
   ensureDefault(): NetworkRecord {
-    const found = this.#find(DEFAULT_NETWORK);
+    const found = this.#store.find(DEFAULT_NETWORK);
     if (found) return found;
-    return this.#db.transaction(() => {
-      const again = this.#find(DEFAULT_NETWORK);
+    return this.#store.transaction(() => {
+      const again = this.#store.find(DEFAULT_NETWORK);
       if (again) return again;
-      const others = this.#all();
+      const others = this.#store.all();
       const routes = this.#driver.hostRoutes().filter((r) => r.prefix > 0);
       const wanted = parseCidr(DEFAULT_SUBNET);
       const taken = [...others.map((o) => parseCidr(o.subnet)), ...routes];
@@ -243,7 +214,7 @@ export class NetworkService {
         opts: { subnet: `${formatIPv4(subnet.network)}/${subnet.prefix}` },
         isDefault: true,
       });
-      this.#insert(rec);
+      this.#store.insert(rec);
       return rec;
     });
   }
@@ -255,7 +226,7 @@ export class NetworkService {
   }
 
   list(): NetworkInspect[] {
-    return this.#all().map((n) => this.#view(n));
+    return this.#store.all().map((n) => this.#view(n));
   }
 
   inspect(ref: string): NetworkInspect {
@@ -273,15 +244,14 @@ export class NetworkService {
       throw new FailedPreconditionError(`${n.name} is a pre-defined network and cannot be removed`);
     }
     const users = new Set([
-      ...this.#endpointsOf(n.id).map((e) => `${e.kind} ${e.ownerName} (${e.ownerId.slice(0, 12)})`),
+      ...this.#store.endpointsOf(n.id).map((e) => `${e.kind} ${e.ownerName} (${e.ownerId.slice(0, 12)})`),
       ...this.#refs.usersOfNetwork(n),
     ]);
     if (users.size > 0) throw new ConflictError(`network ${n.name} is in use by ${[...users].join(', ')}`);
-    await this.#bringDown(n);
-    this.#db.transaction(() => {
-      if (this.#endpointsOf(n.id).length > 0) throw new ConflictError(`network ${n.name} is in use`);
-      this.#db.prepare('DELETE FROM net_leases WHERE network_id = ?').run(n.id);
-      this.#db.prepare('DELETE FROM networks WHERE id = ?').run(n.id);
+    await bringDown(this.#ctx, n);
+    this.#store.transaction(() => {
+      if (this.#store.endpointsOf(n.id).length > 0) throw new ConflictError(`network ${n.name} is in use`);
+      this.#store.delete(n.id);
     });
     this.#events?.record('network', 'destroy', n.id, { name: n.name, type: 'bridge' });
   }
@@ -291,19 +261,18 @@ export class NetworkService {
    * server. Refused while any endpoint remains (remove the workloads first). Returns how many went.
    */
   async removeAll(): Promise<number> {
-    const eps = this.#allEndpoints();
+    const eps = this.#store.allEndpoints();
     if (eps.length > 0) {
       throw new ConflictError(
         `networks are in use by ${eps.map((e) => `${e.kind} ${e.ownerName}`).join(', ')}`,
       );
     }
-    const nets = this.#all();
+    const nets = this.#store.all();
     for (const n of nets) {
-      await this.#bringDown(n);
+      await bringDown(this.#ctx, n);
       this.#driver.dns.stop(n.id);
-      this.#db.transaction(() => {
-        this.#db.prepare('DELETE FROM net_leases WHERE network_id = ?').run(n.id);
-        this.#db.prepare('DELETE FROM networks WHERE id = ?').run(n.id);
+      this.#store.transaction(() => {
+        this.#store.delete(n.id);
       });
       this.#events?.record('network', 'destroy', n.id, { name: n.name, type: 'bridge' });
     }
@@ -313,8 +282,8 @@ export class NetworkService {
   /** Removes every user network without endpoints; returns their names. */
   async prune(): Promise<string[]> {
     const out: string[] = [];
-    for (const n of this.#all()) {
-      if (n.isDefault || this.#endpointsOf(n.id).length > 0 || this.#refs.usersOfNetwork(n).length > 0)
+    for (const n of this.#store.all()) {
+      if (n.isDefault || this.#store.endpointsOf(n.id).length > 0 || this.#refs.usersOfNetwork(n).length > 0)
         continue;
       await this.remove(n.id);
       out.push(n.name);
@@ -337,11 +306,16 @@ export class NetworkService {
     if (new Set(nets.map((n) => n.id)).size !== nets.length)
       throw new InvalidArgumentError('a network is listed twice');
     const extraHosts = (req.extraHosts ?? []).map(parseAddHost);
-    if (this.#endpointsOfOwner(req.ownerId).length > 0) await this.tearDown(req.ownerId);
-    const ports = await this.#choosePorts(req.publish ?? []);
-    const eps = this.#lease(req, nets, wanted, ports, 0);
+    if (this.#store.endpointsOfOwner(req.ownerId).length > 0) await this.tearDown(req.ownerId);
+    const ports = await choosePorts(this.#ctx, req.publish ?? []);
+    const eps = leaseEndpoints(this.#store, {
+      ...owner(req, req.kind ?? 'container'),
+      networks: nets.map((network, i) => ({ network, wanted: wanted[i]! })),
+      ports,
+      firstIndex: 0,
+    });
     try {
-      await this.#attach(req.ownerId, eps, true);
+      await attachEndpoints(this.#ctx, { ownerId: req.ownerId, endpoints: eps, createSandbox: true });
     } catch (err) {
       await this.tearDown(req.ownerId);
       throw err;
@@ -372,21 +346,22 @@ export class NetworkService {
     if (!fs.existsSync(this.sandboxPath(owner.id))) {
       throw new FailedPreconditionError(`container ${owner.name} has no network namespace: start it first`);
     }
-    if (this.#endpointsOfOwner(owner.id).some((e) => e.networkId === n.id)) {
+    if (this.#store.endpointsOfOwner(owner.id).some((e) => e.networkId === n.id)) {
       throw new AlreadyExistsError(`container ${owner.name} is already attached to network ${n.name}`);
     }
-    const existing = this.#endpointsOfOwner(owner.id).length;
-    const [ep] = this.#lease(
-      { ownerId: owner.id, ownerName: owner.name, kind: owner.kind ?? 'container', hostname: owner.name },
-      [n],
-      [{ network: n.id, ...att }],
-      [],
-      existing,
-    );
+    const existing = this.#store.endpointsOfOwner(owner.id).length;
+    const [ep] = leaseEndpoints(this.#store, {
+      ownerId: owner.id,
+      ownerName: owner.name,
+      kind: owner.kind ?? 'container',
+      networks: [{ network: n, wanted: att }],
+      ports: [],
+      firstIndex: existing,
+    });
     try {
-      await this.#attach(owner.id, [ep!], false);
+      await attachEndpoints(this.#ctx, { ownerId: owner.id, endpoints: [ep!], createSandbox: false });
     } catch (err) {
-      await this.#detach([ep!], false);
+      await detachEndpoints(this.#ctx, { endpoints: [ep!], removeSandbox: false });
       throw err;
     }
     this.#events?.record('network', 'connect', n.id, { container: owner.id, name: n.name });
@@ -395,17 +370,21 @@ export class NetworkService {
 
   async disconnect(ref: string, ownerId: string): Promise<void> {
     const n = this.#get(ref);
-    const eps = this.#endpointsOfOwner(ownerId).filter((e) => e.networkId === n.id);
+    const eps = this.#store.endpointsOfOwner(ownerId).filter((e) => e.networkId === n.id);
     if (eps.length === 0)
       throw new NotFoundError(`container ${ownerId.slice(0, 12)} is not connected to network ${n.name}`);
-    const last = this.#endpointsOfOwner(ownerId).length === 1;
-    await this.#detach(eps, last);
+    const last = this.#store.endpointsOfOwner(ownerId).length === 1;
+    await detachEndpoints(this.#ctx, { endpoints: eps, removeSandbox: last });
     this.#events?.record('network', 'disconnect', n.id, { container: ownerId, name: n.name });
   }
 
   /** At exit, failed start and rm: removes endpoints, rules, leases, DNS entries and the sandbox. Idempotent. */
   async tearDown(ownerId: string): Promise<void> {
-    await this.#detach(this.#endpointsOfOwner(ownerId), true, ownerId);
+    await detachEndpoints(this.#ctx, {
+      endpoints: this.#store.endpointsOfOwner(ownerId),
+      removeSandbox: true,
+      ownerId,
+    });
   }
 
   /**
@@ -425,13 +404,16 @@ export class NetworkService {
     );
     if (new Set(nets.map((n) => n.id)).size !== nets.length)
       throw new InvalidArgumentError('a network is listed twice');
-    if (this.#endpointsOfOwner(req.ownerId).length > 0) await this.detachTaps(req.ownerId);
-    const ports = await this.#choosePorts(req.publish ?? []);
-    const eps = this.#lease({ ...req, kind: 'vm' }, nets, req.networks, ports, 0);
+    if (this.#store.endpointsOfOwner(req.ownerId).length > 0) await this.detachTaps(req.ownerId);
+    const ports = await choosePorts(this.#ctx, req.publish ?? []);
+    const eps = leaseEndpoints(this.#store, {
+      ...owner(req, 'vm'),
+      networks: nets.map((network, i) => ({ network, wanted: req.networks[i]! })),
+      ports,
+      firstIndex: 0,
+    });
     try {
-      for (const n of nets) await this.#bringUp(n);
-      await this.#driver.apply({ steps: sortSteps(eps.flatMap((e, i) => tapAttachPlan(nets[i]!, e).steps)) });
-      for (const n of nets) if (!n.isDefault) await this.#updateDns(n);
+      await attachTaps(this.#ctx, eps);
     } catch (err) {
       await this.detachTaps(req.ownerId);
       throw err;
@@ -441,16 +423,20 @@ export class NetworkService {
 
   /** At VM stop, crash and rm: taps, rules, leases and DNS entries of the VM. Idempotent. */
   async detachTaps(ownerId: string): Promise<void> {
-    await this.#detach(this.#endpointsOfOwner(ownerId), false, ownerId);
+    await detachEndpoints(this.#ctx, {
+      endpoints: this.#store.endpointsOfOwner(ownerId),
+      removeSandbox: false,
+      ownerId,
+    });
   }
 
   endpoints(ownerId: string): EndpointRecord[] {
-    return this.#endpointsOfOwner(ownerId);
+    return this.#store.endpointsOfOwner(ownerId);
   }
 
   /** Published ports of an owner (for `hyperbox port` and inspect's NetworkSettings.Ports). */
   ports(ownerId: string): PortBinding[] {
-    return this.#endpointsOfOwner(ownerId).flatMap((e) => e.ports);
+    return this.#store.endpointsOfOwner(ownerId).flatMap((e) => e.ports);
   }
 
   /**
@@ -462,317 +448,31 @@ export class NetworkService {
     live: ReadonlySet<string> | ((ownerId: string) => boolean),
     opts: { deep?: boolean } = {},
   ): Promise<void> {
-    // A predicate is asked at the moment each owner is looked at: another process may be starting a container
-    // right now (it marks itself busy before it leases anything), and a snapshot taken earlier would miss it.
     const isLive = typeof live === 'function' ? live : (id: string) => live.has(id);
-    let stale = opts.deep ?? false;
-    // What exists on the host is read BEFORE the records: setUp records an endpoint before it makes its veth and
-    // namespace file, so anything seen here whose record is missing afterwards is really left over.
-    const hostIfs = this.#driver.hostInterfaces();
-    let files: string[] = [];
-    try {
-      files = fs.readdirSync(this.#netnsDir);
-    } catch {}
-    const dnsKnown = this.#driver.dns.known();
-    const owners = new Set(
-      (this.#db.prepare('SELECT DISTINCT owner_id FROM net_endpoints').all() as { owner_id: string }[]).map(
-        (r) => r.owner_id,
-      ),
+    await reconcileNetworks(
+      {
+        store: this.#store,
+        driver: this.#driver,
+        netnsDir: this.#netnsDir,
+        tearDown: (o) => this.tearDown(o),
+      },
+      isLive,
+      opts,
     );
-    for (const o of owners) {
-      if (!isLive(o)) {
-        stale = true;
-        await this.tearDown(o);
-      }
-    }
-    // Leases whose owner has no endpoint left (a crash between lease and attach, or after detach).
-    this.#db
-      .prepare('DELETE FROM net_leases WHERE owner_id NOT IN (SELECT owner_id FROM net_endpoints)')
-      .run();
-    const eps = this.#allEndpoints();
-    const ifs = new Set(eps.map((e) => e.hostIf));
-    const nets = this.#all();
-    // Other state roots may run networks on this host too: only objects tied to this root's bridges and subnets
-    // are ours to judge. (Every object is recorded before it is made and deleted before its record, so nothing of
-    // ours can exist without a record naming its bridge.)
-    const bridges = new Set(nets.map((n) => n.bridge));
-    const subnets = nets.map((n) => parseCidr(n.subnet));
-    const steps: NetStep[] = [];
-    for (const name of hostIfs) {
-      if (!ifs.has(name) && bridges.has(this.#driver.masterOf(name) ?? '')) {
-        steps.push({ op: 'ip', ns: 'host', line: `link del ${name}` });
-      }
-    }
-    const sandboxOwners = new Set(eps.map((e) => e.ownerId));
-    for (const f of files)
-      if (!sandboxOwners.has(f)) steps.push({ op: 'netns-remove', path: path.join(this.#netnsDir, f) });
-    const netIds = new Set(nets.map((n) => n.id));
-    for (const id of dnsKnown) {
-      if (!netIds.has(id) || !eps.some((e) => e.networkId === id)) this.#driver.dns.stop(id);
-    }
-    if (steps.length > 0) stale = true;
-    if (stale) {
-      const epTags = new Set(eps.map((e) => epTag(e.id)));
-      const netTags = new Set(nets.map((n) => netTag(n.id)));
-      for (const r of await this.#driver.taggedRules()) {
-        const tag = /--comment (hbx-(?:net|ep):[0-9a-f]+)/.exec(r.line)?.[1];
-        if (tag && !epTags.has(tag) && !netTags.has(tag) && ruleIsOurs(r.line, bridges, subnets)) {
-          steps.push({ op: 'rule', table: r.table, line: r.line.replace(/^-A /, '-D ') });
-        }
-      }
-    }
-    if (steps.length > 0) await this.#driver.apply({ steps: sortSteps(steps) }, { loose: true });
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------
 
-  async #choosePorts(reqs: PortRequest[]): Promise<PortBinding[]> {
-    const held = this.#allEndpoints().flatMap((e) => e.ports.map((p) => ({ ...p, owner: e.ownerName })));
-    checkClashes(reqs, held);
-    const out: PortBinding[] = [];
-    for (const r of reqs) {
-      if (r.hostPort !== 0) {
-        if (!(await this.#driver.portFree(r))) {
-          throw new ConflictError(
-            `cannot publish ${r.hostIp}:${r.hostPort}/${r.proto}: the port is already in use on the host (a process listens on it)`,
-          );
-        }
-        out.push(r);
-        continue;
-      }
-      let chosen: PortBinding | undefined;
-      const span = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
-      const start = Math.floor(Math.random() * span);
-      for (let i = 0; i < span && !chosen; i++) {
-        const cand = { ...r, hostPort: EPHEMERAL_FIRST + ((start + i) % span) };
-        if ([...held, ...out].some((h) => h.proto === cand.proto && h.hostPort === cand.hostPort)) continue;
-        if (await this.#driver.portFree(cand)) chosen = cand;
-      }
-      if (!chosen) throw new UnavailableError(`no free host port left for ${r.containerPort}/${r.proto}`);
-      out.push(chosen);
-    }
-    return out;
-  }
-
-  #lease(
-    req: SandboxRequest,
-    nets: NetworkRecord[],
-    wanted: NetworkAttachment[],
-    ports: PortBinding[],
-    firstIndex: number,
-  ): EndpointRecord[] {
-    return this.#db.transaction(() => {
-      // Re-check ports under the write lock: another process may have taken them since.
-      const held = this.#allEndpoints().flatMap((e) => e.ports.map((p) => ({ ...p, owner: e.ownerName })));
-      checkClashes(ports, held);
-      const used = new Set(this.#endpointsOfOwner(req.ownerId).map((e) => e.ifname));
-      let index = firstIndex;
-      const out: EndpointRecord[] = [];
-      nets.forEach((n, i) => {
-        const w = wanted[i]!;
-        const subnet = parseCidr(n.subnet);
-        const pool = {
-          subnet,
-          gateway: parseIPv4(n.gateway),
-          range: n.ipRange ? parseCidr(n.ipRange) : subnet,
-        };
-        const rows = this.#db
-          .prepare('SELECT address, created_at FROM net_leases WHERE network_id = ?')
-          .all(n.id) as {
-          address: string;
-          created_at: number;
-        }[];
-        const taken = new Set(rows.map((r) => parseIPv4(r.address)));
-        const last = rows.reduce<{ address: string; created_at: number } | undefined>(
-          (a, r) => (a === undefined || r.created_at >= a.created_at ? r : a),
-          undefined,
-        );
-        const ip = pickAddress(pool, taken, {
-          ...(w.ip ? { requested: parseIPv4(w.ip, '--ip') } : {}),
-          ...(last ? { after: parseIPv4(last.address) } : {}),
-        });
-        const address = formatIPv4(ip);
-        while (used.has(`eth${index}`)) index++;
-        const ifname = `eth${index}`;
-        used.add(ifname);
-        const id = newId();
-        const ep: EndpointRecord = {
-          id,
-          networkId: n.id,
-          ownerId: req.ownerId,
-          kind: req.kind ?? 'container',
-          ownerName: req.ownerName,
-          aliases: n.isDefault ? [] : (w.aliases ?? []),
-          address,
-          mac: w.mac ? parseMac(w.mac) : macForAddress(ip),
-          hostIf: req.kind === 'vm' ? tapIfName(id) : hostIfName(id),
-          ifname,
-          ports: i === 0 ? ports : [],
-          created: Date.now(),
-        };
-        this.#db
-          .prepare(
-            'INSERT INTO net_leases (network_id, address, owner_id, kind, created_at) VALUES (?, ?, ?, ?, ?)',
-          )
-          .run(n.id, address, req.ownerId, ep.kind, Date.now());
-        this.#db
-          .prepare('INSERT INTO net_endpoints (id, network_id, owner_id, doc) VALUES (?, ?, ?, ?)')
-          .run(id, n.id, req.ownerId, JSON.stringify(ep));
-        out.push(ep);
-      });
-      return out;
-    });
-  }
-
-  async #attach(ownerId: string, eps: EndpointRecord[], createSandbox: boolean): Promise<void> {
-    const nets = eps.map((e) => this.#get(e.networkId));
-    for (const n of nets) await this.#bringUp(n);
-    const hasRoute =
-      !createSandbox &&
-      this.#endpointsOfOwner(ownerId).some((e) => !eps.includes(e) && !this.#get(e.networkId).internal);
-    let routed = hasRoute;
-    const plans = eps.map((e, i) => {
-      const n = nets[i]!;
-      const p = attachPlan({
-        network: n,
-        endpoint: e,
-        sandboxPath: this.sandboxPath(ownerId),
-        createSandbox: createSandbox && i === 0,
-        defaultRoute: !routed && !n.internal,
-        hostNetns: this.#driver.hostNetns,
-      });
-      if (!n.internal) routed = true;
-      return p;
-    });
-    await this.#driver.apply({
-      sandbox: { path: this.sandboxPath(ownerId), create: createSandbox },
-      steps: sortSteps(plans.flatMap((p) => p.steps)),
-    });
-    for (const n of nets) if (!n.isDefault) await this.#updateDns(n);
-  }
-
-  async #detach(eps: EndpointRecord[], removeSandbox: boolean, ownerId?: string): Promise<void> {
-    const owner = ownerId ?? eps[0]?.ownerId;
-    const steps = eps.flatMap((e) => detachPlan(e).steps);
-    if (removeSandbox && owner) steps.push({ op: 'netns-remove', path: this.sandboxPath(owner) });
-    if (steps.length > 0) await this.#driver.apply({ steps: sortSteps(steps) }, { loose: true });
-    this.#db.transaction(() => {
-      for (const e of eps) {
-        this.#db.prepare('DELETE FROM net_endpoints WHERE id = ?').run(e.id);
-        this.#db
-          .prepare('DELETE FROM net_leases WHERE network_id = ? AND address = ? AND owner_id = ?')
-          .run(e.networkId, e.address, e.ownerId);
-      }
-    });
-    for (const id of new Set(eps.map((e) => e.networkId))) {
-      const n = this.#find(id);
-      if (n && !n.isDefault) await this.#updateDns(n);
-    }
-  }
-
-  async #updateDns(n: NetworkRecord): Promise<void> {
-    const eps = this.#endpointsOf(n.id);
-    if (eps.length === 0) {
-      this.#driver.dns.stop(n.id);
-      return;
-    }
-    await this.#driver.dns.update(n, dnsHostsFile(eps), hostNameservers(this.#driver.hostResolvConf()));
-  }
-
-  /** Bridge, gateway address, sysctls and rules of a network, when its bridge is missing (first use, reboot). */
-  async #bringUp(n: NetworkRecord): Promise<void> {
-    if (this.#driver.linkExists(n.bridge)) return;
-    await this.#withLock(n.id, async () => {
-      if (this.#driver.linkExists(n.bridge)) return;
-      // Rules first, from a clean slate for this network: a crash may have left some behind.
-      await this.#driver.apply(bridgeDownPlan(n), { loose: true });
-      const base = baseRulesPlan(await this.#driver.presentChains());
-      const up = bridgeUpPlan(n);
-      await this.#driver.apply({ steps: [...base.steps, ...up.steps] });
-    });
-  }
-
-  async #bringDown(n: NetworkRecord): Promise<void> {
-    this.#driver.dns.stop(n.id);
-    if (!this.#driver.linkExists(n.bridge)) return;
-    await this.#driver.apply(bridgeDownPlan(n), { loose: true });
-  }
-
-  async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    fs.mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
-    const lock = path.join(this.#lockDir, key);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        fs.mkdirSync(lock);
-        break;
-      } catch {
-        try {
-          if (Date.now() - fs.statSync(lock).mtimeMs > 15_000)
-            fs.rmSync(lock, { recursive: true, force: true });
-        } catch {}
-        if (Date.now() > deadline) throw new UnavailableError(`timed out waiting for network lock ${lock}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
-    try {
-      return await fn();
-    } finally {
-      fs.rmSync(lock, { recursive: true, force: true });
-    }
-  }
-
-  #all(): NetworkRecord[] {
-    return (this.#db.prepare('SELECT doc FROM networks ORDER BY created_at').all() as { doc: string }[]).map(
-      (r) => JSON.parse(r.doc) as NetworkRecord,
-    );
-  }
-
-  #find(ref: string): NetworkRecord | undefined {
-    const rows = this.#db
-      .prepare('SELECT doc FROM networks WHERE name = ? OR id = ? OR id LIKE ?')
-      .all(ref, ref, `${/^[0-9a-f]+$/.test(ref) ? ref : '-'}%`) as { doc: string }[];
-    const recs = rows.map((r) => JSON.parse(r.doc) as NetworkRecord);
-    const exact = recs.find((r) => r.name === ref || r.id === ref);
-    if (exact) return exact;
-    if (recs.length > 1) throw new InvalidArgumentError(`network id prefix "${ref}" is ambiguous`);
-    return recs[0];
-  }
-
   #get(ref: string): NetworkRecord {
-    const n = this.#find(ref) ?? (ref === DEFAULT_NETWORK ? this.ensureDefault() : undefined);
+    const n = this.#store.find(ref) ?? (ref === DEFAULT_NETWORK ? this.ensureDefault() : undefined);
     if (!n) throw new NotFoundError(`network ${ref} not found`);
     return n;
-  }
-
-  #allEndpoints(): EndpointRecord[] {
-    return (this.#db.prepare('SELECT doc FROM net_endpoints').all() as { doc: string }[]).map(
-      (r) => JSON.parse(r.doc) as EndpointRecord,
-    );
-  }
-
-  #endpointsOf(networkId: string): EndpointRecord[] {
-    return (
-      this.#db.prepare('SELECT doc FROM net_endpoints WHERE network_id = ?').all(networkId) as {
-        doc: string;
-      }[]
-    ).map((r) => JSON.parse(r.doc) as EndpointRecord);
-  }
-
-  #endpointsOfOwner(ownerId: string): EndpointRecord[] {
-    return (
-      this.#db.prepare('SELECT doc FROM net_endpoints WHERE owner_id = ?').all(ownerId) as {
-        doc: string;
-      }[]
-    )
-      .map((r) => JSON.parse(r.doc) as EndpointRecord)
-      .sort((a, b) => a.ifname.localeCompare(b.ifname));
   }
 
   #view(n: NetworkRecord): NetworkInspect {
     const containers: NetworkInspect['Containers'] = {};
     const prefix = parseCidr(n.subnet).prefix;
-    for (const e of this.#endpointsOf(n.id)) {
+    for (const e of this.#store.endpointsOf(n.id)) {
       containers[e.ownerId] = {
         Name: e.ownerName,
         EndpointID: e.id,
@@ -804,15 +504,8 @@ export class NetworkService {
   }
 
   /** For tests and `system df`-like views: every lease row. */
-  leases(): { networkId: string; address: string; ownerId: string; kind: OwnerKind }[] {
-    return (
-      this.#db.prepare('SELECT network_id, address, owner_id, kind FROM net_leases').all() as {
-        network_id: string;
-        address: string;
-        owner_id: string;
-        kind: OwnerKind;
-      }[]
-    ).map((r) => ({ networkId: r.network_id, address: r.address, ownerId: r.owner_id, kind: r.kind }));
+  leases(): LeaseRecord[] {
+    return this.#store.leases();
   }
 
   get layout(): Layout {
@@ -820,26 +513,7 @@ export class NetworkService {
   }
 }
 
-/** Orders merged plan steps so each kind runs once: rule deletions, sandbox links, host links, sysctls, rule adds, netns removal. */
-function sortSteps(steps: NetStep[]): NetStep[] {
-  const rank = (s: NetStep): number => {
-    if (s.op === 'rule') return s.line.startsWith('-D') ? 0 : 4;
-    if (s.op === 'ip') return s.ns === 'sandbox' ? 1 : 2;
-    if (s.op === 'sysctl') return 3;
-    return 5;
-  };
-  return steps
-    .map((s, i) => ({ s, i }))
-    .sort((a, b) => rank(a.s) - rank(b.s) || a.i - b.i)
-    .map((x) => x.s);
-}
-
-export type { NetPlan };
-
-/** Whether a tagged rule belongs to this root: it names one of our bridges, or DNATs into one of our subnets. */
-function ruleIsOurs(line: string, bridges: ReadonlySet<string>, subnets: readonly Subnet[]): boolean {
-  const dev = /(?:^|\s)-[io] (\S+)/.exec(line)?.[1];
-  if (dev && bridges.has(dev)) return true;
-  const to = /(?:--to-destination|-s) (\d+\.\d+\.\d+\.\d+)/.exec(line)?.[1];
-  return to !== undefined && subnets.some((s) => contains(s, parseIPv4(to)));
+/** The owner's part of a lease request. */
+function owner(req: { ownerId: string; ownerName: string }, kind: OwnerKind) {
+  return { ownerId: req.ownerId, ownerName: req.ownerName, kind };
 }
