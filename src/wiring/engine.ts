@@ -71,7 +71,7 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
     layout,
     db,
     events,
-    driver: new LinuxNetworkDriver({ dnsDir: path.join(layout.runRoot, 'dns') }),
+    driver: new LinuxNetworkDriver({ dnsDir: layout.dns }),
     references,
   });
   const runtime = new ConmonRuncRuntime({

@@ -1,6 +1,4 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { UnavailableError } from '../../core/errors.ts';
 import {
   attachPlan,
   baseRulesPlan,
@@ -12,6 +10,7 @@ import {
 } from '../../core/network/plan.ts';
 import type { EndpointRecord, NetworkRecord } from '../../core/network/types.ts';
 import type { NetworkDriver } from '../../drivers/network/network-driver.ts';
+import { withLock } from '../../drivers/proc/lock.ts';
 import { updateDns } from './dns.ts';
 import type { NetworkStore } from './store.ts';
 
@@ -97,7 +96,8 @@ export async function detachEndpoints(
 /** Bridge, gateway address, sysctls and rules of a network, when its bridge is missing (first use, reboot). */
 export async function bringUp(ctx: AttachContext, n: NetworkRecord): Promise<void> {
   if (ctx.driver.linkExists(n.bridge)) return;
-  await withLock(ctx.lockDir, n.id, async () => {
+  // Processes attaching to one network at once bring its bridge up once.
+  await withLock(path.join(ctx.lockDir, n.id), async () => {
     if (ctx.driver.linkExists(n.bridge)) return;
     // Rules first, from a clean slate for this network: a crash may have left some behind.
     await ctx.driver.apply(bridgeDownPlan(n), { loose: true });
@@ -112,28 +112,4 @@ export async function bringDown(ctx: Pick<AttachContext, 'driver'>, n: NetworkRe
   ctx.driver.dns.stop(n.id);
   if (!ctx.driver.linkExists(n.bridge)) return;
   await ctx.driver.apply(bridgeDownPlan(n), { loose: true });
-}
-
-async function withLock<T>(dir: string, key: string, fn: () => Promise<T>): Promise<T> {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = path.join(dir, key);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      break;
-    } catch {
-      try {
-        if (Date.now() - fs.statSync(lock).mtimeMs > 15_000)
-          fs.rmSync(lock, { recursive: true, force: true });
-      } catch {}
-      if (Date.now() > deadline) throw new UnavailableError(`timed out waiting for network lock ${lock}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
-  }
 }

@@ -81,13 +81,13 @@ export class NetworkService {
     this.#store = new NetworkStore(opts.db);
     this.#driver = opts.driver;
     this.#events = opts.events;
-    this.#netnsDir = path.join(opts.layout.runRoot, 'netns');
+    this.#netnsDir = opts.layout.netns;
     this.#ctx = {
       store: this.#store,
       driver: this.#driver,
       get: (ref) => this.#get(ref),
       sandboxPath: (ownerId) => this.sandboxPath(ownerId),
-      lockDir: path.join(opts.layout.runRoot, 'network-locks'),
+      lockDir: opts.layout.networkLocks,
     };
   }
 
