@@ -80,7 +80,7 @@ if (!inside) {
     for (const c of children) c.kill('SIGKILL');
     try {
       for (const id of new Set(svc.leases().map((l) => l.ownerId))) await svc.tearDown(id);
-      for (const n of svc.list()) if (n.Name !== 'bridge') await svc.remove(n.Id);
+      for (const n of svc.list()) if (n.name !== 'bridge') await svc.remove(n.id);
     } catch {}
     db?.close();
     spawnSync('umount', [outside]);
@@ -269,7 +269,7 @@ console.log(r.endpoints[0].address);
     for (const c of children) c.kill('SIGKILL');
     const live = new Set<string>();
     await svc.reconcile(live, { deep: true });
-    for (const n of svc.list()) if (n.Name !== 'bridge') await svc.remove(n.Id);
+    for (const n of svc.list()) if (n.name !== 'bridge') await svc.remove(n.id);
     await assert.rejects(svc.remove('bridge'), /bridge is a pre-defined network and cannot be removed/);
     assert.equal(await svc.removeAll(), 1, 'system reset takes the default network too');
     await sleep(100);

@@ -1,5 +1,5 @@
 import type { PortBinding, PortRequest } from '../../core/network/ports.ts';
-import type { EndpointRecord, NetworkInspect, OwnerKind } from '../../core/network/types.ts';
+import type { EndpointRecord, NetworkRecord, NetworkReport, OwnerKind } from '../../core/network/types.ts';
 import type { Awaitable } from './awaitable.ts';
 
 export interface NetworkCreateOptions {
@@ -47,9 +47,9 @@ export interface SandboxResult {
 }
 
 export interface NetworkEngine {
-  create(opts: NetworkCreateOptions): Awaitable<NetworkInspect>;
-  list(): Awaitable<NetworkInspect[]>;
-  inspect(ref: string): Awaitable<NetworkInspect>;
+  create(opts: NetworkCreateOptions): Awaitable<NetworkRecord>;
+  list(): Awaitable<NetworkReport[]>;
+  inspect(ref: string): Awaitable<NetworkReport>;
   remove(ref: string): Promise<void>;
   /** Removes unused networks; returns their names. */
   prune(): Promise<string[]>;

@@ -8,28 +8,23 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '../../core/errors.ts';
-import { checkNameLength, newId } from '../../core/ids.ts';
+import { newId } from '../../core/ids.ts';
 import {
-  broadcastOf,
-  contains,
-  containsSubnet,
-  formatIPv4,
-  overlaps,
-  parseCidr,
-  parseIPv4,
-  type Subnet,
-} from '../../core/network/ip.ts';
-import { allocateSubnet, defaultGateway } from '../../core/network/ipam.ts';
+  BRIDGE_OPT,
+  checkCreateName,
+  checkCreateOptions,
+  defaultBridgeDevice,
+  defaultNetworkSubnet,
+  networkRecord,
+} from '../../core/network/create.ts';
 import { hostsFile, parseAddHost, resolvConf } from '../../core/network/names.ts';
 import type { PortBinding, PortRequest } from '../../core/network/ports.ts';
 import {
-  DEFAULT_BRIDGE_DEVICE,
   DEFAULT_MTU,
   DEFAULT_NETWORK,
-  DEFAULT_SUBNET,
   type EndpointRecord,
-  type NetworkInspect,
   type NetworkRecord,
+  type NetworkReport,
   type OwnerKind,
 } from '../../core/network/types.ts';
 import type { Layout } from '../../core/paths.ts';
@@ -47,11 +42,6 @@ import { type AttachContext, attachEndpoints, attachTaps, bringDown, detachEndpo
 import { choosePorts, leaseEndpoints } from './leases.ts';
 import { reconcileNetworks } from './reconcile.ts';
 import { type LeaseRecord, NetworkStore } from './store.ts';
-
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const BRIDGE_OPT = 'com.docker.network.bridge.name';
-const MTU_OPT = 'com.docker.network.driver.mtu';
-const KNOWN_OPTS = new Set([BRIDGE_OPT, MTU_OPT]);
 
 /**
  * Networks and their endpoints. Records and leases live in SQLite; the kernel side is planned in core/network and
@@ -98,98 +88,31 @@ export class NetworkService {
 
   // ---- records ---------------------------------------------------------------------------------------------
 
-  create(opts: NetworkCreateOptions): NetworkInspect {
-    checkNameLength(opts.name, 'network');
-    if (!NAME_RE.test(opts.name)) throw new InvalidArgumentError(`invalid network name "${opts.name}"`);
-    if (opts.name === DEFAULT_NETWORK || opts.name === 'host' || opts.name === 'none') {
-      throw new InvalidArgumentError(`network name "${opts.name}" is reserved`);
-    }
-    if ((opts.driver ?? 'bridge') !== 'bridge') {
-      throw new InvalidArgumentError(`network driver "${opts.driver}" is not supported: use bridge`);
-    }
+  create(opts: NetworkCreateOptions): NetworkRecord {
+    checkCreateName(opts);
     this.#store.requireRoom(`cannot create network ${opts.name}`);
-    const options = opts.options ?? {};
-    for (const k of Object.keys(options)) {
-      if (!KNOWN_OPTS.has(k))
-        throw new InvalidArgumentError(
-          `unknown network option "${k}": known are ${[...KNOWN_OPTS].join(', ')}`,
-        );
-    }
     const id = newId();
-    const bridge = options[BRIDGE_OPT] ?? `hbr-${id.slice(0, 11)}`;
-    if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge) || /^hbx[0-9a-f]{8}$/.test(bridge)) {
-      throw new InvalidArgumentError(`invalid bridge name "${bridge}": 1-15 characters of [a-zA-Z0-9_.-]`);
-    }
-    const mtu = options[MTU_OPT] === undefined ? DEFAULT_MTU : Number(options[MTU_OPT]);
-    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
-      throw new InvalidArgumentError(`invalid MTU "${options[MTU_OPT]}": must be an integer 68-65535`);
-    }
+    const checked = checkCreateOptions(opts, id);
     return this.#store.transaction(() => {
       if (this.#store.find(opts.name))
         throw new AlreadyExistsError(`network with name ${opts.name} already exists`);
       const others = this.#store.all();
-      if (others.some((o) => o.bridge === bridge))
-        throw new ConflictError(`bridge ${bridge} is used by another network`);
-      const rec = this.#record({ id, name: opts.name, bridge, mtu, options, others, opts, isDefault: false });
+      if (others.some((o) => o.bridge === checked.bridge))
+        throw new ConflictError(`bridge ${checked.bridge} is used by another network`);
+      const rec = networkRecord({
+        id,
+        name: opts.name,
+        created: Date.now(),
+        checked,
+        others,
+        hostRoutes: opts.subnet ? [] : this.#driver.hostRoutes(),
+        req: opts,
+        isDefault: false,
+      });
       this.#store.insert(rec);
       this.#events?.record('network', 'create', id, { name: rec.name, type: 'bridge' });
-      return this.#view(rec);
+      return rec;
     });
-  }
-
-  #record(a: {
-    id: string;
-    name: string;
-    bridge: string;
-    mtu: number;
-    options: Record<string, string>;
-    others: NetworkRecord[];
-    opts: Omit<NetworkCreateOptions, 'name'>;
-    isDefault: boolean;
-  }): NetworkRecord {
-    const used = a.others.map((o) => parseCidr(o.subnet));
-    let subnet: Subnet;
-    if (a.opts.subnet) {
-      subnet = parseCidr(a.opts.subnet);
-      if (subnet.prefix > 30)
-        throw new InvalidArgumentError(`subnet ${a.opts.subnet} is too small: use /30 or larger`);
-      const wanted = subnet;
-      const clash = a.others.find((o) => overlaps(parseCidr(o.subnet), wanted));
-      if (clash)
-        throw new ConflictError(`subnet ${a.opts.subnet} overlaps network ${clash.name} (${clash.subnet})`);
-    } else {
-      if (a.opts.gateway || a.opts.ipRange)
-        throw new InvalidArgumentError('--gateway and --ip-range need --subnet');
-      subnet = allocateSubnet(used, this.#driver.hostRoutes());
-    }
-    const gateway = a.opts.gateway ? parseIPv4(a.opts.gateway, 'gateway') : defaultGateway(subnet);
-    if (!contains(subnet, gateway) || gateway === subnet.network || gateway === broadcastOf(subnet)) {
-      throw new InvalidArgumentError(
-        `gateway ${formatIPv4(gateway)} is not a host address of subnet ${a.opts.subnet}`,
-      );
-    }
-    let ipRange: string | undefined;
-    if (a.opts.ipRange) {
-      const r = parseCidr(a.opts.ipRange, 'ip-range');
-      if (!containsSubnet(subnet, r))
-        throw new InvalidArgumentError(`ip-range ${a.opts.ipRange} is not inside subnet ${a.opts.subnet}`);
-      ipRange = a.opts.ipRange;
-    }
-    return {
-      id: a.id,
-      name: a.name,
-      created: Date.now(),
-      driver: 'bridge',
-      subnet: `${formatIPv4(subnet.network)}/${subnet.prefix}`,
-      gateway: formatIPv4(gateway),
-      ipRange,
-      internal: a.opts.internal ?? false,
-      bridge: a.bridge,
-      mtu: a.mtu,
-      options: a.options,
-      labels: a.opts.labels ?? {},
-      isDefault: a.isDefault,
-    };
   }
 
   /** The default `bridge` network, made on first use (172.17.0.0/16 unless a host route takes it). */
@@ -200,18 +123,19 @@ export class NetworkService {
       const again = this.#store.find(DEFAULT_NETWORK);
       if (again) return again;
       const others = this.#store.all();
-      const routes = this.#driver.hostRoutes().filter((r) => r.prefix > 0);
-      const wanted = parseCidr(DEFAULT_SUBNET);
-      const taken = [...others.map((o) => parseCidr(o.subnet)), ...routes];
-      const subnet = taken.some((t) => overlaps(t, wanted)) ? allocateSubnet(taken, []) : wanted;
-      const rec = this.#record({
+      const bridge = defaultBridgeDevice(
+        this.#layout.rootOption === undefined
+          ? undefined
+          : createHash('sha256').update(this.#layout.root).digest('hex'),
+      );
+      const rec = networkRecord({
         id: newId(),
         name: DEFAULT_NETWORK,
-        bridge: this.#defaultBridgeDevice(),
-        mtu: DEFAULT_MTU,
-        options: { [BRIDGE_OPT]: this.#defaultBridgeDevice() },
+        created: Date.now(),
+        checked: { bridge, mtu: DEFAULT_MTU, options: { [BRIDGE_OPT]: bridge } },
         others,
-        opts: { subnet: `${formatIPv4(subnet.network)}/${subnet.prefix}` },
+        hostRoutes: [],
+        req: { subnet: defaultNetworkSubnet(others, this.#driver.hostRoutes()) },
         isDefault: true,
       });
       this.#store.insert(rec);
@@ -219,18 +143,13 @@ export class NetworkService {
     });
   }
 
-  /** `hbx0` for the host's root (docker's docker0); another state root gets its own, so two never share one. */
-  #defaultBridgeDevice(): string {
-    if (this.#layout.rootOption === undefined) return DEFAULT_BRIDGE_DEVICE;
-    return `${DEFAULT_BRIDGE_DEVICE}-${createHash('sha256').update(this.#layout.root).digest('hex').slice(0, 6)}`;
+  /** Every network with the endpoints on it now, oldest first. */
+  list(): NetworkReport[] {
+    return this.#store.all().map((n) => this.#report(n));
   }
 
-  list(): NetworkInspect[] {
-    return this.#store.all().map((n) => this.#view(n));
-  }
-
-  inspect(ref: string): NetworkInspect {
-    return this.#view(this.#get(ref));
+  inspect(ref: string): NetworkReport {
+    return this.#report(this.#get(ref));
   }
 
   /** The record of a network by name, full id or unique id prefix. */
@@ -469,38 +388,8 @@ export class NetworkService {
     return n;
   }
 
-  #view(n: NetworkRecord): NetworkInspect {
-    const containers: NetworkInspect['Containers'] = {};
-    const prefix = parseCidr(n.subnet).prefix;
-    for (const e of this.#store.endpointsOf(n.id)) {
-      containers[e.ownerId] = {
-        Name: e.ownerName,
-        EndpointID: e.id,
-        MacAddress: e.mac,
-        IPv4Address: `${e.address}/${prefix}`,
-        IPv6Address: '',
-      };
-    }
-    return {
-      Name: n.name,
-      Id: n.id,
-      Created: new Date(n.created).toISOString(),
-      Scope: 'local',
-      Driver: 'bridge',
-      EnableIPv6: false,
-      IPAM: {
-        Driver: 'default',
-        Options: {},
-        Config: [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }],
-      },
-      Internal: n.internal,
-      Attachable: false,
-      Ingress: false,
-      ConfigOnly: false,
-      Containers: containers,
-      Options: n.options,
-      Labels: n.labels,
-    };
+  #report(n: NetworkRecord): NetworkReport {
+    return { ...n, endpoints: this.#store.endpointsOf(n.id) };
   }
 
   /** For tests and `system df`-like views: every lease row. */
