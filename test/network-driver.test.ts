@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parsePublish } from '../src/core/network/ports.ts';
 import { layoutFor } from '../src/core/paths.ts';
 import { LinuxNetworkDriver } from '../src/drivers/network/linux.ts';
+import { networkDriverSuite } from '../src/drivers/network/testing/network-driver.suite.ts';
 import { Database } from '../src/drivers/store/database.ts';
 import { NetworkService } from '../src/engine/networks/service.ts';
 import { NO_USERS } from '../src/engine/references.ts';
@@ -279,5 +280,12 @@ console.log(r.endpoints[0].address);
     assert.doesNotMatch(sh('iptables-save', []), /hbx-(ep|net):/);
     assert.deepEqual(fs.readdirSync(path.join(layout.runRoot, 'netns')), []);
     assert.equal(spawnSync('pgrep', ['-f', `${layout.runRoot}/dns`]).status, 1, 'a dnsmasq is left');
+  });
+
+  // The suite every NetworkDriver passes (the fake in a unit test), here against the kernel of this namespace.
+  networkDriverSuite('linux', async () => {
+    const suiteDir = path.join(dir, 'suite');
+    fs.mkdirSync(suiteDir);
+    return { driver: new LinuxNetworkDriver({ dnsDir: path.join(suiteDir, 'dns') }), dir: suiteDir };
   });
 }
