@@ -17,7 +17,7 @@ import {
   defaultNetworkSubnet,
   networkRecord,
 } from '../../core/network/create.ts';
-import { hostsFile, parseAddHost, resolvConf } from '../../core/network/names.ts';
+import { parseAddHost, sandboxNameFiles } from '../../core/network/names.ts';
 import type { PortBinding, PortRequest } from '../../core/network/ports.ts';
 import {
   DEFAULT_MTU,
@@ -219,11 +219,7 @@ export class NetworkService {
    */
   async setUp(req: SandboxRequest): Promise<SandboxResult> {
     const wanted = req.networks && req.networks.length > 0 ? req.networks : [{ network: DEFAULT_NETWORK }];
-    const nets = wanted.map((w) =>
-      w.network === DEFAULT_NETWORK ? this.ensureDefault() : this.#get(w.network),
-    );
-    if (new Set(nets.map((n) => n.id)).size !== nets.length)
-      throw new InvalidArgumentError('a network is listed twice');
+    const nets = this.#networksOf(wanted);
     const extraHosts = (req.extraHosts ?? []).map(parseAddHost);
     if (this.#store.endpointsOfOwner(req.ownerId).length > 0) await this.tearDown(req.ownerId);
     const ports = await choosePorts(this.#ctx, req.publish ?? []);
@@ -239,20 +235,17 @@ export class NetworkService {
       await this.tearDown(req.ownerId);
       throw err;
     }
-    const firstUser = nets.find((n) => !n.isDefault);
-    const text = this.#driver.hostResolvConf();
-    return {
-      netnsPath: this.sandboxPath(req.ownerId),
-      hosts: hostsFile({ hostname: req.hostname, addresses: eps.map((e) => e.address), extraHosts }),
-      resolvConf: resolvConf({
-        hostResolvConf: text,
-        networkDns: firstUser?.gateway,
-        dns: req.dns ?? [],
-        dnsSearch: req.dnsSearch ?? [],
-        dnsOptions: req.dnsOptions ?? [],
-      }),
-      endpoints: eps,
-    };
+    const files = sandboxNameFiles({
+      hostname: req.hostname,
+      addresses: eps.map((e) => e.address),
+      extraHosts,
+      hostResolvConf: this.#driver.hostResolvConf(),
+      networkDns: nets.find((n) => !n.isDefault)?.gateway,
+      dns: req.dns ?? [],
+      dnsSearch: req.dnsSearch ?? [],
+      dnsOptions: req.dnsOptions ?? [],
+    });
+    return { netnsPath: this.sandboxPath(req.ownerId), ...files, endpoints: eps };
   }
 
   /** `network connect` for an owner whose sandbox exists (a running container). */
@@ -318,11 +311,7 @@ export class NetworkService {
     networks: NetworkAttachment[];
     publish?: PortRequest[];
   }): Promise<EndpointRecord[]> {
-    const nets = req.networks.map((w) =>
-      w.network === DEFAULT_NETWORK ? this.ensureDefault() : this.#get(w.network),
-    );
-    if (new Set(nets.map((n) => n.id)).size !== nets.length)
-      throw new InvalidArgumentError('a network is listed twice');
+    const nets = this.#networksOf(req.networks);
     if (this.#store.endpointsOfOwner(req.ownerId).length > 0) await this.detachTaps(req.ownerId);
     const ports = await choosePorts(this.#ctx, req.publish ?? []);
     const eps = leaseEndpoints(this.#store, {
@@ -368,16 +357,8 @@ export class NetworkService {
     opts: { deep?: boolean } = {},
   ): Promise<void> {
     const isLive = typeof live === 'function' ? live : (id: string) => live.has(id);
-    await reconcileNetworks(
-      {
-        store: this.#store,
-        driver: this.#driver,
-        netnsDir: this.#netnsDir,
-        tearDown: (o) => this.tearDown(o),
-      },
-      isLive,
-      opts,
-    );
+    const ctx = { store: this.#store, driver: this.#driver, netnsDir: this.#netnsDir };
+    await reconcileNetworks({ ...ctx, tearDown: (o) => this.tearDown(o) }, isLive, opts);
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------
@@ -388,6 +369,16 @@ export class NetworkService {
     return n;
   }
 
+  /** The networks a sandbox or VM joins, each once (the default one made on first use). */
+  #networksOf(wanted: readonly NetworkAttachment[]): NetworkRecord[] {
+    const nets = wanted.map((w) =>
+      w.network === DEFAULT_NETWORK ? this.ensureDefault() : this.#get(w.network),
+    );
+    if (new Set(nets.map((n) => n.id)).size !== nets.length)
+      throw new InvalidArgumentError('a network is listed twice');
+    return nets;
+  }
+
   #report(n: NetworkRecord): NetworkReport {
     return { ...n, endpoints: this.#store.endpointsOf(n.id) };
   }
@@ -395,10 +386,6 @@ export class NetworkService {
   /** For tests and `system df`-like views: every lease row. */
   leases(): LeaseRecord[] {
     return this.#store.leases();
-  }
-
-  get layout(): Layout {
-    return this.#layout;
   }
 }
 
