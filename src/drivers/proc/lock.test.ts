@@ -87,6 +87,18 @@ describe('the lock that knows its holder', () => {
     assert.equal(fs.existsSync(file), false);
   });
 
+  it('clears what a taker killed half-way left behind, and only that', async () => {
+    const file = path.join(dir, 'litter');
+    const me = identify(process.pid)!;
+    const dead = path.join(dir, 'litter.take-4194305-1-abc123');
+    const live = path.join(dir, `litter.take-${me.pid}-${me.startTime}-def456`);
+    for (const d of [dead, live]) fs.mkdirSync(d);
+    await withLock(file, async () => {});
+    assert.equal(fs.existsSync(dead), false, 'a dead taker has no use for it');
+    assert.equal(fs.existsSync(live), true, 'a live one may be about to use it');
+    fs.rmSync(live, { recursive: true });
+  });
+
   it('lets one of many waiters in at a time, and each of them in the end', async () => {
     const file = path.join(dir, 'many');
     let inside = 0;

@@ -43,8 +43,10 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const mine = holderName(self);
-  // The directory to rename onto `file`, with our name in it.
-  const ready = fs.mkdtempSync(`${file}.take-`);
+  sweepPrepared(file, alive);
+  // The directory to rename onto `file`, with our name in it (and in its own: a taker killed before it could
+  // remove it leaves it to the next one).
+  const ready = fs.mkdtempSync(`${file}.take-${mine}-`);
   fs.writeFileSync(path.join(ready, mine), '');
   try {
     for (let i = 0; ; i++) {
@@ -85,6 +87,22 @@ export function lockHolder(file: string): ProcessIdentity | undefined {
     if (m) return { pid: Number(m[1]), startTime: Number(m[2]) };
   }
   return undefined;
+}
+
+/** Removes directories prepared for `file` by takers that died before they could use or remove them. */
+function sweepPrepared(file: string, alive: (p: ProcessIdentity) => boolean): void {
+  const prefix = `${path.basename(file)}.take-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(file));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = n.startsWith(prefix) ? /^(\d+)-(\d+)-/.exec(n.slice(prefix.length)) : null;
+    if (m && !alive({ pid: Number(m[1]), startTime: Number(m[2]) }))
+      fs.rmSync(path.join(path.dirname(file), n), { recursive: true, force: true });
+  }
 }
 
 function holderName(p: ProcessIdentity): string {
