@@ -15,8 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { parsePublish } from '../src/core/network/ports.ts';
 import { layoutFor } from '../src/core/paths.ts';
 import { LinuxNetworkDriver } from '../src/drivers/network/linux.ts';
+import { networkDriverSuite } from '../src/drivers/network/testing/network-driver.suite.ts';
 import { Database } from '../src/drivers/store/database.ts';
-import { NetworkService } from '../src/engine/networks.ts';
+import { NetworkService } from '../src/engine/networks/service.ts';
 import { NO_USERS } from '../src/engine/references.ts';
 import { INSIDE_PRIVATE_NETNS } from './helpers/private-netns.ts';
 
@@ -80,7 +81,7 @@ if (!inside) {
     for (const c of children) c.kill('SIGKILL');
     try {
       for (const id of new Set(svc.leases().map((l) => l.ownerId))) await svc.tearDown(id);
-      for (const n of svc.list()) if (n.Name !== 'bridge') await svc.remove(n.Id);
+      for (const n of svc.list()) if (n.name !== 'bridge') await svc.remove(n.id);
     } catch {}
     db?.close();
     spawnSync('umount', [outside]);
@@ -210,7 +211,7 @@ if (!inside) {
     fs.writeFileSync(
       script,
       `import { Database } from '${repo}/src/drivers/store/database.ts';
-import { NetworkService } from '${repo}/src/engine/networks.ts';
+import { NetworkService } from '${repo}/src/engine/networks/service.ts';
 import { layoutFor } from '${repo}/src/core/paths.ts';
 import { NO_USERS } from '${repo}/src/engine/references.ts';
 const layout = layoutFor(${JSON.stringify(dir)});
@@ -269,7 +270,7 @@ console.log(r.endpoints[0].address);
     for (const c of children) c.kill('SIGKILL');
     const live = new Set<string>();
     await svc.reconcile(live, { deep: true });
-    for (const n of svc.list()) if (n.Name !== 'bridge') await svc.remove(n.Id);
+    for (const n of svc.list()) if (n.name !== 'bridge') await svc.remove(n.id);
     await assert.rejects(svc.remove('bridge'), /bridge is a pre-defined network and cannot be removed/);
     assert.equal(await svc.removeAll(), 1, 'system reset takes the default network too');
     await sleep(100);
@@ -279,5 +280,12 @@ console.log(r.endpoints[0].address);
     assert.doesNotMatch(sh('iptables-save', []), /hbx-(ep|net):/);
     assert.deepEqual(fs.readdirSync(path.join(layout.runRoot, 'netns')), []);
     assert.equal(spawnSync('pgrep', ['-f', `${layout.runRoot}/dns`]).status, 1, 'a dnsmasq is left');
+  });
+
+  // The suite every NetworkDriver passes (the fake in a unit test), here against the kernel of this namespace.
+  networkDriverSuite('linux', async () => {
+    const suiteDir = path.join(dir, 'suite');
+    fs.mkdirSync(suiteDir);
+    return { driver: new LinuxNetworkDriver({ dnsDir: path.join(suiteDir, 'dns') }), dir: suiteDir };
   });
 }

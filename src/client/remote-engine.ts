@@ -1,14 +1,13 @@
 import type { HostView } from '../core/host/host-view.ts';
 import type { PortBinding } from '../core/network/ports.ts';
-import type { NetworkInspect } from '../core/network/types.ts';
+import type { NetworkRecord, NetworkReport } from '../core/network/types.ts';
 import type { Engine } from '../engine/api/engine.ts';
 import type { EventEngine } from '../engine/api/events.ts';
 import type { HostEngine } from '../engine/api/host.ts';
-import type { NetworkEngine } from '../engine/api/networks.ts';
+import type { NetworkAttachment, NetworkCreateOptions, NetworkEngine } from '../engine/api/networks.ts';
 import type { DiskUsage, SystemEngine } from '../engine/api/system.ts';
 import type { VolumeEngine, VolumeRecord } from '../engine/api/volumes.ts';
 import type { EngineEvent, EventFilter } from '../engine/events.ts';
-import type { NetworkAttachment, NetworkCreateOptions } from '../engine/networks.ts';
 import type { PlanReport } from '../engine/planner.ts';
 import { ApiClient } from './http.ts';
 import { RemoteContainers } from './remote-containers.ts';
@@ -74,9 +73,9 @@ function remoteVolumes(api: ApiClient): VolumeEngine {
 function remoteNetworks(api: ApiClient): NetworkEngine {
   const P = '/hyperbox/v1/networks';
   return {
-    create: (opts: NetworkCreateOptions) => api.json<NetworkInspect>('POST', P, { json: opts }),
-    list: () => api.json<NetworkInspect[]>('GET', P),
-    inspect: (ref) => api.json<NetworkInspect>('GET', `${P}/${enc(ref)}`),
+    create: (opts: NetworkCreateOptions) => api.json<NetworkRecord>('POST', P, { json: opts }),
+    list: () => api.json<NetworkReport[]>('GET', P),
+    inspect: (ref) => api.json<NetworkReport>('GET', `${P}/${enc(ref)}`),
     remove: async (ref) => {
       await api.json('DELETE', `${P}/${enc(ref)}`);
     },

@@ -22,6 +22,9 @@ export interface Layout {
   readonly runcRoot: string;
   readonly exits: string; // conmon exit files: <runRoot>/exits/<id>
   readonly sockets: string; // conmon attach sockets
+  readonly netns: string; // <runRoot>/netns/<owner id>: sandboxes, bind-mounted network namespaces
+  readonly networkLocks: string; // <runRoot>/network-locks/<network id>: one bring-up at a time (drivers/proc/lock.ts)
+  readonly dns: string; // <runRoot>/dns/<network id>/{hosts,dnsmasq.pid}
 }
 
 export const DEFAULT_ROOT = '/var/lib/hyperbox';
@@ -45,5 +48,8 @@ export function layoutFor(rootOption?: string): Layout {
     runcRoot: path.join(runRoot, 'runc'),
     exits: path.join(runRoot, 'exits'),
     sockets: path.join(runRoot, 's'),
+    netns: path.join(runRoot, 'netns'),
+    networkLocks: path.join(runRoot, 'network-locks'),
+    dns: path.join(runRoot, 'dns'),
   };
 }

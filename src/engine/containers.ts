@@ -18,6 +18,7 @@ import { formatCpuList, parseCpuList } from '../core/ledger/cpu-list.ts';
 import { type LogConfig, mergeLogConfig } from '../core/logs/log-config.ts';
 import { portMapView, publishAllRequests } from '../core/network/ports.ts';
 import { DEFAULT_NETWORK } from '../core/network/types.ts';
+import { endpointSettingsView } from '../core/network/views.ts';
 import type { Layout } from '../core/paths.ts';
 import { parsePlatformSpec } from '../core/registry/platform-select.ts';
 import { mark } from '../core/trace.ts';
@@ -46,7 +47,7 @@ import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from './event-wakeup.ts';
 import type { EventLog } from './events.ts';
 import type { ImageService } from './images/service.ts';
 import type { ContainerCpuPool } from './ledger.ts';
-import type { NetworkService } from './networks.ts';
+import type { NetworkService } from './networks/service.ts';
 import { ANONYMOUS_LABEL, type VolumeService } from './volumes/service.ts';
 
 export interface CreateRequest {
@@ -963,17 +964,8 @@ export class ContainerService {
     const endpoints = this.#d.networks.endpoints(id);
     const networks: Record<string, unknown> = {};
     for (const ep of endpoints) {
-      const n = this.#d.networks.inspect(ep.networkId);
-      const [subnet] = n.IPAM.Config;
-      networks[n.Name] = {
-        NetworkID: n.Id,
-        EndpointID: ep.id,
-        Gateway: subnet?.Gateway ?? '',
-        IPAddress: ep.address,
-        IPPrefixLen: Number(subnet?.Subnet.split('/')[1] ?? 0),
-        MacAddress: ep.mac,
-        Aliases: ep.aliases,
-      };
+      const n = this.#d.networks.record(ep.networkId);
+      networks[n.name] = endpointSettingsView(n, ep);
     }
     return {
       Networks: networks,

@@ -4,7 +4,7 @@ import type { EventLog } from './events.ts';
 import type { HostService } from './host-service.ts';
 import type { ImageService } from './images/service.ts';
 import type { Ledger } from './ledger.ts';
-import type { NetworkService } from './networks.ts';
+import type { NetworkService } from './networks/service.ts';
 import type { VmService } from './vms.ts';
 import type { VolumeService } from './volumes/service.ts';
 

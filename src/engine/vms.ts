@@ -25,7 +25,7 @@ import type { Database } from '../drivers/store/database.ts';
 import type { AcceleratorInfo } from './accelerator.ts';
 import type { EventLog } from './events.ts';
 import type { Ledger } from './ledger.ts';
-import type { NetworkService } from './networks.ts';
+import type { NetworkService } from './networks/service.ts';
 import { writeCloudInitSeed } from './vm-cloud-init.ts';
 import type { VmImageService } from './vm-images.ts';
 import { readSerialLog } from './vm-serial-log.ts';

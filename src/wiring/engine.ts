@@ -18,7 +18,7 @@ import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images/service.ts';
 import type { Ledger } from '../engine/ledger.ts';
 import type { LocalEngine } from '../engine/local-engine.ts';
-import { NetworkService } from '../engine/networks.ts';
+import { NetworkService } from '../engine/networks/service.ts';
 import { reconcileEngine } from '../engine/reconcile.ts';
 import { recordReferences } from '../engine/references.ts';
 import { resetEngine } from '../engine/reset.ts';
@@ -71,7 +71,7 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
     layout,
     db,
     events,
-    driver: new LinuxNetworkDriver({ dnsDir: path.join(layout.runRoot, 'dns') }),
+    driver: new LinuxNetworkDriver({ dnsDir: layout.dns }),
     references,
   });
   const runtime = new ConmonRuncRuntime({

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { networkInspectView } from '../../core/network/views.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { Body } from './body.ts';
@@ -15,6 +16,7 @@ export function networkRoutes(r: Router, engine: LocalEngine): void {
     ex.json200(
       n
         .list()
+        .map(networkInspectView)
         .filter(
           (x) =>
             (!names || names.some((v) => x.Name.includes(v))) &&
@@ -38,12 +40,12 @@ export function networkRoutes(r: Router, engine: LocalEngine): void {
       options: b.map('Options'),
       labels: b.map('Labels'),
     });
-    ex.json200({ Id: created.Id, Warning: '' }, 201);
+    ex.json200({ Id: created.id, Warning: '' }, 201);
   });
 
   r.add('POST', '/networks/prune', async (ex) => ex.json200({ NetworksDeleted: await n.prune() }));
 
-  r.add('GET', '/networks/:id', (ex) => ex.json200(n.inspect(ex.params.id!)));
+  r.add('GET', '/networks/:id', (ex) => ex.json200(networkInspectView(n.inspect(ex.params.id!))));
 
   r.add('DELETE', '/networks/:id', async (ex) => {
     await n.remove(ex.params.id!);

@@ -3,6 +3,7 @@ import { parseLabels } from '../../core/container/parse.ts';
 import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
 import { formatPortLines } from '../../core/network/ports.ts';
+import { networkInspectView, networkListRow } from '../../core/network/views.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../exit-codes.ts';
 import { formatTable } from '../table.ts';
@@ -48,7 +49,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
           options: parseLabels(f.opt),
           labels: parseLabels(f.label),
         });
-        ctx.stdout.write(`${n.Id}\n`);
+        ctx.stdout.write(`${n.id}\n`);
       },
     );
   network
@@ -60,13 +61,9 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
     .option('--format <format>', "format output: 'table', 'json' or a Go template")
     .action(async (f: { quiet: boolean; trunc: boolean; format?: string }) => {
       const engine = await ctx.engine();
-      const rows = (await engine.networks.list()).map((n) => ({
-        ID: f.trunc ? shortId(n.Id) : n.Id,
-        Name: n.Name,
-        Driver: n.Driver,
-        Scope: n.Scope,
-        Internal: String(n.Internal),
-        CreatedAt: n.Created,
+      const rows = (await engine.networks.list()).map(networkListRow).map((r) => ({
+        ...r,
+        ID: f.trunc ? shortId(r.ID) : r.ID,
       }));
       if (f.quiet) for (const r of rows) ctx.stdout.write(`${r.ID}\n`);
       else if (f.format === 'json') for (const r of rows) ctx.stdout.write(`${JSON.stringify(r)}\n`);
@@ -87,7 +84,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (refs: string[], f: { format?: string }) => {
       const engine = await ctx.engine();
-      const views = await Promise.all(refs.map((r) => engine.networks.inspect(r)));
+      const views = (await Promise.all(refs.map((r) => engine.networks.inspect(r)))).map(networkInspectView);
       if (f.format) for (const v of views) ctx.stdout.write(`${renderTemplate(f.format, v)}\n`);
       else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
     });

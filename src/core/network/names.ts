@@ -95,3 +95,8 @@ export function parseAddHost(text: string): { name: string; ip: string } {
   }
   return { name, ip };
 }
+
+/** A sandbox's /etc/hosts and /etc/resolv.conf, written into the container before it starts. */
+export function sandboxNameFiles(input: HostsInput & ResolvInput): { hosts: string; resolvConf: string } {
+  return { hosts: hostsFile(input), resolvConf: resolvConf(input) };
+}

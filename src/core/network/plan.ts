@@ -1,4 +1,4 @@
-import { parseCidr } from './ip.ts';
+import { contains, parseCidr, parseIPv4, type Subnet } from './ip.ts';
 import type { PortBinding } from './ports.ts';
 import type { EndpointRecord, NetworkRecord } from './types.ts';
 
@@ -208,4 +208,32 @@ export function tapAttachPlan(n: NetworkRecord, e: EndpointRecord): NetPlan {
   ];
   for (const r of portRules(e)) steps.push({ op: 'rule', table: r.table, line: `-A ${r.spec}` });
   return { steps };
+}
+
+/**
+ * Orders merged plan steps so each kind runs once (one process per kind): rule deletions, sandbox links, host
+ * links, sysctls, rule additions, namespace removals. Steps of one kind keep their order.
+ */
+export function sortSteps(steps: readonly NetStep[]): NetStep[] {
+  const rank = (s: NetStep): number => {
+    if (s.op === 'rule') return s.line.startsWith('-D') ? 0 : 4;
+    if (s.op === 'ip') return s.ns === 'sandbox' ? 1 : 2;
+    if (s.op === 'sysctl') return 3;
+    return 5;
+  };
+  return steps
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => rank(a.s) - rank(b.s) || a.i - b.i)
+    .map((x) => x.s);
+}
+
+/**
+ * Whether a tagged rule belongs to this state root: it names one of our bridges, or DNATs into one of our subnets.
+ * (Other roots on the host tag their rules the same way.)
+ */
+export function ruleIsOurs(line: string, bridges: ReadonlySet<string>, subnets: readonly Subnet[]): boolean {
+  const dev = /(?:^|\s)-[io] (\S+)/.exec(line)?.[1];
+  if (dev && bridges.has(dev)) return true;
+  const to = /(?:--to-destination|-s) (\d+\.\d+\.\d+\.\d+)/.exec(line)?.[1];
+  return to !== undefined && subnets.some((s) => contains(s, parseIPv4(to)));
 }

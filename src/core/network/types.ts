@@ -46,27 +46,7 @@ export interface EndpointRecord {
   readonly created: number;
 }
 
-/** docker's `network inspect` shape. */
-export interface NetworkInspect {
-  Name: string;
-  Id: string;
-  Created: string;
-  Scope: 'local';
-  Driver: 'bridge';
-  EnableIPv6: false;
-  IPAM: {
-    Driver: 'default';
-    Options: Record<string, string>;
-    Config: { Subnet: string; Gateway: string; IPRange?: string }[];
-  };
-  Internal: boolean;
-  Attachable: false;
-  Ingress: false;
-  ConfigOnly: false;
-  Containers: Record<
-    string,
-    { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }
-  >;
-  Options: Record<string, string>;
-  Labels: Record<string, string>;
+/** A network with the endpoints on it now: what `network ls` and `network inspect` show, in the engine's words. */
+export interface NetworkReport extends NetworkRecord {
+  readonly endpoints: readonly EndpointRecord[];
 }
