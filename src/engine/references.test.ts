@@ -6,7 +6,7 @@ import { initialState } from '../core/container/state.ts';
 import type { VmConfig } from '../core/vm/config.ts';
 import type { ContainerRecord } from './container-store.ts';
 import { recordReferences } from './references.ts';
-import type { VmRecord } from './vm-store.ts';
+import type { VmRecord } from './vms/store.ts';
 
 const IMG = `sha256:${'a'.repeat(64)}`;
 

@@ -33,9 +33,9 @@ function sources(dir: string): string[] {
 const PENDING = [
   'engine/events.ts',
   'engine/images.ts',
-  'engine/ledger.ts',
+  'engine/host/ledger.ts',
   'engine/networks.ts',
-  'engine/vm-images.ts',
+  'engine/vms/images.ts',
   'engine/volumes.ts',
   'wiring/ledger.ts',
 ];

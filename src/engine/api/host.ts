@@ -1,5 +1,5 @@
 import type { HostView } from '../../core/host/host-view.ts';
-import type { PlanReport, PlanRequest } from '../planner.ts';
+import type { PlanReport, PlanRequest } from '../host/planner.ts';
 
 /** The host as `hyperbox host` and `hyperbox plan` see it, in-process or through the daemon. */
 export interface HostEngine {

@@ -1,9 +1,9 @@
 import type { Duplex } from 'node:stream';
 import type { VmFacts } from '../../core/vm/views.ts';
 import type { QemuSnapshot } from '../../drivers/qemu/qemu-img.ts';
-import type { VmImageRecord } from '../vm-images.ts';
-import type { VmRecord } from '../vm-store.ts';
-import type { VmCreateRequest } from '../vms.ts';
+import type { VmImageRecord } from '../vms/images.ts';
+import type { VmCreateRequest } from '../vms/service.ts';
+import type { VmRecord } from '../vms/store.ts';
 import type { Awaitable } from './engine.ts';
 
 /** Virtual machines: life cycle, disks, snapshots, the serial console. `ref` is a name, a full id or a prefix. */

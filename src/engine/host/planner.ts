@@ -1,4 +1,4 @@
-import { type PlanResult, plan, roomNow } from '../core/ledger/plan.ts';
+import { type PlanResult, plan, roomNow } from '../../core/ledger/plan.ts';
 import {
   DEFAULT_CONTAINER_PROFILE,
   DEFAULT_VM_PROFILE,
@@ -9,11 +9,11 @@ import {
   parseReserve,
   parseVmProfile,
   type VmProfile,
-} from '../core/ledger/plan-input.ts';
-import type { HostReserve } from '../core/ledger/types.ts';
-import type { Layout } from '../core/paths.ts';
-import { readHostFacts } from '../drivers/host/host-inventory.ts';
-import { readLedgerPolicy } from './engine-config.ts';
+} from '../../core/ledger/plan-input.ts';
+import type { HostReserve } from '../../core/ledger/types.ts';
+import type { Layout } from '../../core/paths.ts';
+import { readHostFacts } from '../../drivers/host/host-inventory.ts';
+import { readLedgerPolicy } from '../engine-config.ts';
 import type { Ledger } from './ledger.ts';
 
 export interface PlanReport extends PlanResult {

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import type { Layout } from '../core/paths.ts';
-import type { QemuImg } from '../drivers/qemu/qemu-img.ts';
-import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
-import type { References } from './references.ts';
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
+import type { Layout } from '../../core/paths.ts';
+import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import type { EventLog } from '../events.ts';
+import type { References } from '../references.ts';
 
 /**
  * A base image for `vm create --image`: a disk stored once under `<root>/vm-images/` and never written again. Disk

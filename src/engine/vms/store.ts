@@ -1,7 +1,7 @@
-import { ConflictError, NotFoundError } from '../core/errors.ts';
-import type { VmConfig } from '../core/vm/config.ts';
-import type { VmState } from '../core/vm/state.ts';
-import type { Database } from '../drivers/store/database.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { VmConfig } from '../../core/vm/config.ts';
+import type { VmState } from '../../core/vm/state.ts';
+import type { Database } from '../../drivers/store/database.ts';
 
 export interface VmRecord {
   readonly id: string;

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, ResourceExhaustedError } from '../core/errors.ts';
+import { AlreadyExistsError, ResourceExhaustedError } from '../../core/errors.ts';
 import {
   type Availability,
   allocate,
@@ -7,12 +7,12 @@ import {
   type LedgerState,
   namesPhrase,
   sharedCpus,
-} from '../core/ledger/allocate.ts';
-import { cpusPhrase, formatCpuList } from '../core/ledger/cpu-list.ts';
-import type { HostCapacity, LedgerPolicy, Reservation, ReservationRequest } from '../core/ledger/types.ts';
-import type { Database } from '../drivers/store/database.ts';
+} from '../../core/ledger/allocate.ts';
+import { cpusPhrase, formatCpuList } from '../../core/ledger/cpu-list.ts';
+import type { HostCapacity, LedgerPolicy, Reservation, ReservationRequest } from '../../core/ledger/types.ts';
+import type { Database } from '../../drivers/store/database.ts';
 
-export type { HostCapacity, LedgerPolicy, Reservation, ReservationRequest } from '../core/ledger/types.ts';
+export type { HostCapacity, LedgerPolicy, Reservation, ReservationRequest } from '../../core/ledger/types.ts';
 
 interface Row {
   owner_id: string;

@@ -7,29 +7,29 @@ import {
   InvalidArgumentError,
   NotFoundError,
   UnavailableError,
-} from '../core/errors.ts';
-import { newId } from '../core/ids.ts';
-import { parseCidr } from '../core/network/ip.ts';
-import type { EndpointRecord } from '../core/network/types.ts';
-import type { Layout } from '../core/paths.ts';
-import { type VmConfig, validateVmConfig } from '../core/vm/config.ts';
-import { kernelCmdline, MAX_SOCKET_PATH, qemuArgv } from '../core/vm/qemu-plan.ts';
-import { exitReasonOf, isVmActive, requireMove, type VmState } from '../core/vm/state.ts';
-import type { VmFacts } from '../core/vm/views.ts';
-import { isAlive, pidRuns, signalIfSame, waitGone } from '../drivers/proc/process.ts';
-import { lastComplaint, launchQemu, readExitFile } from '../drivers/qemu/launcher.ts';
-import { pinVcpus } from '../drivers/qemu/pinning.ts';
-import type { QemuImg } from '../drivers/qemu/qemu-img.ts';
-import { parseCpusFast, QmpClient } from '../drivers/qemu/qmp-client.ts';
-import type { Database } from '../drivers/store/database.ts';
-import type { AcceleratorInfo } from './accelerator.ts';
-import type { EventLog } from './events.ts';
-import type { Ledger } from './ledger.ts';
-import type { NetworkService } from './networks.ts';
-import { writeCloudInitSeed } from './vm-cloud-init.ts';
-import type { VmImageService } from './vm-images.ts';
-import { readSerialLog } from './vm-serial-log.ts';
-import { type VmRecord, VmStore } from './vm-store.ts';
+} from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
+import { parseCidr } from '../../core/network/ip.ts';
+import type { EndpointRecord } from '../../core/network/types.ts';
+import type { Layout } from '../../core/paths.ts';
+import { type VmConfig, validateVmConfig } from '../../core/vm/config.ts';
+import { kernelCmdline, MAX_SOCKET_PATH, qemuArgv } from '../../core/vm/qemu-plan.ts';
+import { exitReasonOf, isVmActive, requireMove, type VmState } from '../../core/vm/state.ts';
+import type { VmFacts } from '../../core/vm/views.ts';
+import { isAlive, pidRuns, signalIfSame, waitGone } from '../../drivers/proc/process.ts';
+import { lastComplaint, launchQemu, readExitFile } from '../../drivers/qemu/launcher.ts';
+import { pinVcpus } from '../../drivers/qemu/pinning.ts';
+import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
+import { parseCpusFast, QmpClient } from '../../drivers/qemu/qmp-client.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import type { EventLog } from '../events.ts';
+import type { AcceleratorInfo } from '../host/accelerator.ts';
+import type { Ledger } from '../host/ledger.ts';
+import type { NetworkService } from '../networks.ts';
+import { writeCloudInitSeed } from './cloud-init.ts';
+import type { VmImageService } from './images.ts';
+import { readSerialLog } from './serial-log.ts';
+import { type VmRecord, VmStore } from './store.ts';
 
 /** The host facts a VM start needs, injected so the service runs against fakes in unit tests. */
 export interface VmHost {
