@@ -5,6 +5,7 @@ import { mark } from '../core/trace.ts';
 import { LinuxNetworkDriver } from '../drivers/network/linux.ts';
 import { findQemu, hostTscKhz } from '../drivers/qemu/host.ts';
 import { QemuImg } from '../drivers/qemu/qemu-img.ts';
+import { QemuRuntime } from '../drivers/qemu/qemu-runtime.ts';
 import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
 import { ReserveKeeper } from '../drivers/store/space-keeper.ts';
@@ -103,6 +104,7 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
     networks,
     ledger: getLedger,
     qemuImg,
+    runtime: new QemuRuntime(),
     host: {
       qemuBinary: () => findQemu(),
       hostTscKhz: () => hostTscKhz(),
