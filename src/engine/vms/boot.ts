@@ -5,9 +5,9 @@ import type { EndpointRecord } from '../../core/network/types.ts';
 import { kernelCmdline, qemuArgv } from '../../core/vm/qemu-plan.ts';
 import { requireMove, type VmState } from '../../core/vm/state.ts';
 import type { Launched, PinnedVcpu } from '../../drivers/qemu/vm-runtime.ts';
+import type { VmRecord } from '../api/vms.ts';
 import { writeCloudInitSeed } from './cloud-init.ts';
 import type { VmContext } from './context.ts';
-import type { VmRecord } from './store.ts';
 
 /** The parts of the context a start uses. */
 export type BootContext = Pick<

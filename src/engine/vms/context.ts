@@ -4,10 +4,10 @@ import type { VmPaths } from '../../core/vm/paths.ts';
 import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
 import type { VmRuntime } from '../../drivers/qemu/vm-runtime.ts';
 import type { Database } from '../../drivers/store/database.ts';
+import type { VmImageRecord } from '../api/vms.ts';
 import type { EventLog } from '../events.ts';
 import type { AcceleratorInfo } from '../host/accelerator.ts';
 import type { Ledger } from '../host/ledger.ts';
-import type { VmImageRecord } from './image-store.ts';
 import type { VmStore } from './store.ts';
 
 /** The host facts a VM start needs, injected so the service runs against fakes in unit tests. */

@@ -6,11 +6,10 @@ import {
   NotFoundError,
 } from '../../core/errors.ts';
 import type { VmConfig } from '../../core/vm/config.ts';
+import type { QemuSnapshot } from '../../core/vm/snapshot.ts';
 import { isVmActive } from '../../core/vm/state.ts';
-import type { QemuSnapshot } from '../../drivers/qemu/qemu-img.ts';
+import type { VmImageRecord, VmRecord } from '../api/vms.ts';
 import type { VmContext } from './context.ts';
-import type { VmImageRecord } from './image-store.ts';
-import type { VmRecord } from './store.ts';
 
 /** The parts of the context disks use. */
 export type DiskContext = Pick<VmContext, 'db' | 'store' | 'ledger' | 'qemuImg' | 'events' | 'paths'>;

@@ -1,19 +1,6 @@
 import { AlreadyExistsError } from '../../core/errors.ts';
 import type { Database } from '../../drivers/store/database.ts';
-
-/**
- * A base image for `vm create --image`: a disk stored once under `<root>/vm-images/` and never written again. Disk
- * images (qcow2 or raw) are kept as qcow2 and each VM's disk is a thin qcow2 clone with it as backing file; an ISO
- * is kept as it is and shown to the VM as a CD-ROM beside an empty disk.
- */
-export interface VmImageRecord {
-  readonly name: string;
-  readonly kind: 'disk' | 'iso';
-  readonly path: string;
-  readonly virtualSize: number;
-  readonly source: string;
-  readonly created: number;
-}
+import type { VmImageRecord } from '../api/vms.ts';
 
 /** The table `vm_images`: base images' records, by name. The only module that sends it SQL. */
 export class VmImageStore {

@@ -4,11 +4,10 @@ import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError 
 import type { Layout } from '../../core/paths.ts';
 import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
 import type { Database } from '../../drivers/store/database.ts';
+import type { VmImageRecord } from '../api/vms.ts';
 import type { EventLog } from '../events.ts';
 import type { References } from '../references.ts';
-import { type VmImageRecord, VmImageStore } from './image-store.ts';
-
-export type { VmImageRecord } from './image-store.ts';
+import { VmImageStore } from './image-store.ts';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 const ISO9660_MAGIC_OFFSET = 0x8001;

@@ -3,8 +3,8 @@ import { ConflictError, FailedPreconditionError } from '../../core/errors.ts';
 import { exitReasonOf, type VmState } from '../../core/vm/state.ts';
 import { pidRuns } from '../../drivers/proc/process.ts';
 import type { VmControl } from '../../drivers/qemu/vm-runtime.ts';
+import type { VmRecord } from '../api/vms.ts';
 import type { VmContext } from './context.ts';
-import type { VmRecord } from './store.ts';
 
 /** The parts of the context that stopping, killing and finalizing use. */
 export type PowerContext = Pick<VmContext, 'db' | 'store' | 'runtime' | 'networks' | 'events' | 'paths'>;

@@ -1,7 +1,7 @@
 import { isVmActive } from '../../core/vm/state.ts';
 import { pidRuns } from '../../drivers/proc/process.ts';
+import type { VmRecord } from '../api/vms.ts';
 import { finalizeVm, type PowerContext } from './power.ts';
-import type { VmRecord } from './store.ts';
 
 /**
  * The VMs a reconcile must look at: those that may have a QEMU. Busy in a live process, this one included, they

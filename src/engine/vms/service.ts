@@ -17,6 +17,7 @@ import type { VmFacts } from '../../core/vm/views.ts';
 import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
 import type { VmRuntime } from '../../drivers/qemu/vm-runtime.ts';
 import type { Database } from '../../drivers/store/database.ts';
+import type { VmCreateRequest, VmRecord } from '../api/vms.ts';
 import type { EventLog } from '../events.ts';
 import type { Ledger } from '../host/ledger.ts';
 import { bootVm } from './boot.ts';
@@ -26,14 +27,7 @@ import type { VmImageService } from './images.ts';
 import { killVm, stopVm } from './power.ts';
 import { hasDeadQemu, reconcileOne, reconcileTargets } from './reconcile.ts';
 import { readSerialLog } from './serial-log.ts';
-import { type VmRecord, VmStore } from './store.ts';
-
-export type { VmPaths } from '../../core/vm/paths.ts';
-export type { VmHost } from './context.ts';
-
-export interface VmCreateRequest {
-  config: VmConfig;
-}
+import { VmStore } from './store.ts';
 
 /**
  * Virtual machines under QEMU. `create` validates the config and, in one transaction, records the VM and reserves

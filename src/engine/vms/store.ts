@@ -2,14 +2,7 @@ import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { VmConfig } from '../../core/vm/config.ts';
 import type { VmState } from '../../core/vm/state.ts';
 import type { Database } from '../../drivers/store/database.ts';
-
-export interface VmRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly config: VmConfig;
-  readonly state: VmState;
-}
+import type { VmRecord } from '../api/vms.ts';
 
 interface Row {
   id: string;
