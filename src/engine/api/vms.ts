@@ -16,8 +16,11 @@ export interface VmRecord {
   readonly state: VmState;
 }
 
+/** What `vm create` asks for: a VmConfig whose name the engine generates when absent (hostname: from the name). */
+export type VmCreateConfig = Omit<VmConfig, 'name' | 'hostname'> & { name?: string; hostname?: string };
+
 export interface VmCreateRequest {
-  config: VmConfig;
+  config: VmCreateConfig;
 }
 
 /**

@@ -6,10 +6,10 @@ import {
   InvalidArgumentError,
   UnavailableError,
 } from '../../core/errors.ts';
-import { newId } from '../../core/ids.ts';
+import { generateName, newId } from '../../core/ids.ts';
 import type { EndpointRecord } from '../../core/network/types.ts';
 import type { Layout } from '../../core/paths.ts';
-import { type VmConfig, validateVmConfig } from '../../core/vm/config.ts';
+import { defaultHostname, validateVmConfig } from '../../core/vm/config.ts';
 import { type VmPaths, vmPaths } from '../../core/vm/paths.ts';
 import { MAX_SOCKET_PATH } from '../../core/vm/qemu-plan.ts';
 import { isVmActive } from '../../core/vm/state.ts';
@@ -129,7 +129,9 @@ export class VmService {
 
   async create(req: VmCreateRequest): Promise<VmRecord> {
     const { db, store } = this.#ctx;
-    db.space.requireRoom(`cannot create VM ${req.config.name}`);
+    // Named as containers are when the user gave no name (an adjective and a noun nobody holds).
+    const name = req.config.name ?? generateName((n) => store.nameTaken(n));
+    db.space.requireRoom(`cannot create VM ${name}`);
     const base =
       req.config.boot.kind === 'image' ? this.#requireImages().get(req.config.boot.image) : undefined;
     const mib = 1024 * 1024;
@@ -139,7 +141,12 @@ export class VmService {
       throw new InvalidArgumentError(
         `--disk ${req.config.diskBytes} bytes is smaller than image ${base?.name} (${baseBytes} bytes)`,
       );
-    const config = validateVmConfig({ ...req.config, diskBytes: req.config.diskBytes || baseBytes });
+    const config = validateVmConfig({
+      ...req.config,
+      name,
+      hostname: req.config.hostname ?? defaultHostname(name),
+      diskBytes: req.config.diskBytes || baseBytes,
+    });
     const id = newId();
     const p = this.paths(id);
     for (const s of [p.qmpSocket, p.consoleSocket]) {

@@ -37,6 +37,10 @@ export class VmStore {
     }
   }
 
+  nameTaken(name: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM vms WHERE name = ?').get(name) !== undefined;
+  }
+
   find(ref: string): VmRecord | undefined {
     const row = this.#db.prepare('SELECT * FROM vms WHERE name = ? OR id = ?').get(ref, ref) as
       | Row
