@@ -1,9 +1,9 @@
 import fs from 'node:fs';
+import { followFile } from '../../drivers/io/follow.ts';
 
-/** How often a followed log is read again (QEMU appends; there is no event to wait on across processes). */
-const FOLLOW_POLL_MS = 100;
-/** How often a follower asks whether the VM still runs. */
-const RUNNING_CHECK_MS = 500;
+/** The longest wait between two reads of a quiet log (QEMU's appends wake the follower sooner). */
+const QUIET_POLL_MS = 250;
+const CHUNK = 64 * 1024;
 
 /**
  * The serial log QEMU's chardev writes, in chunks from the start. Following reads on as QEMU appends (it never
@@ -18,39 +18,30 @@ export async function* readSerialLog(o: {
   signal?: AbortSignal;
 }): AsyncGenerator<Uint8Array> {
   let offset = 0;
-  const drain = (): Uint8Array[] => {
+  const read = (): Uint8Array | undefined => {
     let fd: number;
     try {
       fd = fs.openSync(o.file, 'r');
     } catch {
-      return [];
+      return undefined;
     }
-    const out: Uint8Array[] = [];
     try {
-      const buf = Buffer.alloc(64 * 1024);
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, offset);
-        if (n <= 0) break;
-        out.push(Buffer.from(buf.subarray(0, n)));
-        offset += n;
-      }
+      const buf = Buffer.alloc(CHUNK);
+      const n = fs.readSync(fd, buf, 0, buf.length, offset);
+      if (n <= 0) return undefined;
+      offset += n;
+      return buf.subarray(0, n);
     } finally {
       fs.closeSync(fd);
     }
-    return out;
   };
-  yield* drain();
+  for (let chunk = read(); chunk; chunk = read()) yield chunk;
   if (!o.follow) return;
-  let lastCheck = Date.now();
-  while (!o.signal?.aborted) {
-    await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
-    yield* drain();
-    if (Date.now() - lastCheck > RUNNING_CHECK_MS) {
-      lastCheck = Date.now();
-      if (!o.running()) {
-        yield* drain();
-        return;
-      }
-    }
-  }
+  yield* followFile({
+    file: o.file,
+    read,
+    stopped: () => !o.running(),
+    quietMs: QUIET_POLL_MS,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
 }
