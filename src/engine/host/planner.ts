@@ -8,9 +8,7 @@ import {
   parseOvercommit,
   parseReserve,
   parseVmProfile,
-  type VmProfile,
 } from '../../core/ledger/plan-input.ts';
-import type { HostReserve } from '../../core/ledger/types.ts';
 import type { Layout } from '../../core/paths.ts';
 import { readHostFacts } from '../../drivers/host/host-inventory.ts';
 import type { PlanReport, PlanRequest } from '../api/host.ts';
