@@ -35,11 +35,6 @@ const PENDING = new Set([
   'client/remote-containers.ts -> engine/container-store.ts',
   'client/remote-containers.ts -> engine/containers.ts',
   'client/remote-engine.ts -> engine/events.ts',
-  'client/remote-engine.ts -> engine/planner.ts',
-  'client/remote-vms.ts -> drivers/qemu/qemu-img.ts',
-  'client/remote-vms.ts -> engine/vm-images.ts',
-  'client/remote-vms.ts -> engine/vm-store.ts',
-  'client/remote-vms.ts -> engine/vms.ts',
   'engine/api/containers.ts -> drivers/runtime/oci-runtime.ts',
   'engine/api/containers.ts -> engine/container-exec.ts',
   'engine/api/containers.ts -> engine/container-logs.ts',
@@ -47,12 +42,7 @@ const PENDING = new Set([
   'engine/api/containers.ts -> engine/container-store.ts',
   'engine/api/containers.ts -> engine/containers.ts',
   'engine/api/events.ts -> engine/events.ts',
-  'engine/api/host.ts -> engine/planner.ts',
   'engine/api/system.ts -> engine/reset.ts',
-  'engine/api/vms.ts -> drivers/qemu/qemu-img.ts',
-  'engine/api/vms.ts -> engine/vm-images.ts',
-  'engine/api/vms.ts -> engine/vm-store.ts',
-  'engine/api/vms.ts -> engine/vms.ts',
 ]);
 
 function sources(dir: string): string[] {
@@ -125,7 +115,7 @@ function circles(graph: Map<string, string[]>): string[] {
 
 /** Rings that remain while the engine is split; may only shrink, like PENDING. */
 const PENDING_CIRCLES = new Set<string>([
-  'engine/api/containers.ts engine/api/engine.ts engine/api/events.ts engine/api/system.ts engine/api/vms.ts engine/api/volumes.ts engine/local-engine.ts engine/reset.ts',
+  'engine/api/containers.ts engine/api/engine.ts engine/api/events.ts engine/api/system.ts engine/api/volumes.ts engine/local-engine.ts engine/reset.ts',
   'engine/container-archive.ts engine/container-copy.ts engine/container-exec.ts engine/containers.ts',
 ]);
 

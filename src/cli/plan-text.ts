@@ -1,6 +1,6 @@
 import { shortBinarySize } from '../core/human.ts';
 import { amount } from '../core/ledger/plan.ts';
-import type { PlanReport } from '../engine/planner.ts';
+import type { PlanReport } from '../engine/api/host.ts';
 
 export type { PlanReport };
 

@@ -1,11 +1,14 @@
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { VmFacts } from '../core/vm/views.ts';
-import type { QemuSnapshot } from '../drivers/qemu/qemu-img.ts';
-import type { VmEngine, VmImageEngine } from '../engine/api/vms.ts';
-import type { VmImageRecord } from '../engine/vm-images.ts';
-import type { VmRecord } from '../engine/vm-store.ts';
-import type { VmCreateRequest } from '../engine/vms.ts';
+import type {
+  QemuSnapshot,
+  VmCreateRequest,
+  VmEngine,
+  VmImageEngine,
+  VmImageRecord,
+  VmRecord,
+} from '../engine/api/vms.ts';
 import type { ApiClient } from './http.ts';
 
 const V = '/hyperbox/v1/vms';

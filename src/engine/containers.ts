@@ -45,8 +45,8 @@ import { type ContainerStatsSample, sampleStats } from './container-stats.ts';
 import { type ContainerRecord, ContainerStore } from './container-store.ts';
 import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from './event-wakeup.ts';
 import type { EventLog } from './events.ts';
+import type { ContainerCpuPool } from './host/ledger.ts';
 import type { ImageService } from './images/service.ts';
-import type { ContainerCpuPool } from './ledger.ts';
 import type { NetworkService } from './networks/service.ts';
 import { ANONYMOUS_LABEL, type VolumeService } from './volumes/service.ts';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { ContainerService } from './containers.ts';
 import type { ReconcileGate } from './reconcile-gate.ts';
-import type { VmService } from './vms.ts';
+import type { VmService } from './vms/service.ts';
 
 /** How often a long-running engine (the daemon) reconciles in full (stray mounts, interrupted removals). */
 const RECONCILE_EVERY_MS = 15_000;

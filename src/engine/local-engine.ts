@@ -1,11 +1,11 @@
 import type { Engine } from './api/engine.ts';
 import type { ContainerService } from './containers.ts';
 import type { EventLog } from './events.ts';
-import type { HostService } from './host-service.ts';
+import type { Ledger } from './host/ledger.ts';
+import type { HostService } from './host/service.ts';
 import type { ImageService } from './images/service.ts';
-import type { Ledger } from './ledger.ts';
 import type { NetworkService } from './networks/service.ts';
-import type { VmService } from './vms.ts';
+import type { VmService } from './vms/service.ts';
 import type { VolumeService } from './volumes/service.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { shortId } from '../core/ids.ts';
 import { DEFAULT_NETWORK } from '../core/network/types.ts';
+import type { VmRecord } from './api/vms.ts';
 import type { ContainerRecord } from './container-store.ts';
-import type { VmRecord } from './vm-store.ts';
 
 /**
  * Who uses a thing another domain owns: the one answer to "is this image, volume, network or base image in use",

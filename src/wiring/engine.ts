@@ -5,25 +5,26 @@ import { mark } from '../core/trace.ts';
 import { LinuxNetworkDriver } from '../drivers/network/linux.ts';
 import { findQemu, hostTscKhz } from '../drivers/qemu/host.ts';
 import { QemuImg } from '../drivers/qemu/qemu-img.ts';
+import { QemuRuntime } from '../drivers/qemu/qemu-runtime.ts';
 import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
 import { ReserveKeeper } from '../drivers/store/space-keeper.ts';
 import { SPACE_RESERVE_BYTES, SpaceReserve } from '../drivers/store/space-reserve.ts';
-import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
 import { diskUsage } from '../engine/disk-usage.ts';
 import { readLogDefaults } from '../engine/engine-config.ts';
 import { EventLog } from '../engine/events.ts';
-import { HostService } from '../engine/host-service.ts';
+import { acceleratorFor } from '../engine/host/accelerator.ts';
+import type { Ledger } from '../engine/host/ledger.ts';
+import { HostService } from '../engine/host/service.ts';
 import { ImageService } from '../engine/images/service.ts';
-import type { Ledger } from '../engine/ledger.ts';
 import type { LocalEngine } from '../engine/local-engine.ts';
 import { NetworkService } from '../engine/networks/service.ts';
 import { reconcileEngine } from '../engine/reconcile.ts';
 import { recordReferences } from '../engine/references.ts';
 import { resetEngine } from '../engine/reset.ts';
-import { VmImageService } from '../engine/vm-images.ts';
-import { VmService } from '../engine/vms.ts';
+import { VmImageService } from '../engine/vms/images.ts';
+import { VmService } from '../engine/vms/service.ts';
 import { VolumeService } from '../engine/volumes/service.ts';
 import { containerCpuPool, createLedger } from './ledger.ts';
 import { registryOptionsFrom } from './registry-options.ts';
@@ -103,6 +104,7 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
     networks,
     ledger: getLedger,
     qemuImg,
+    runtime: new QemuRuntime(),
     host: {
       qemuBinary: () => findQemu(),
       hostTscKhz: () => hostTscKhz(),

@@ -2,7 +2,8 @@ import type { Layout } from '../core/paths.ts';
 import { hostCapacityOf, readHostFacts, readStorage } from '../drivers/host/host-inventory.ts';
 import type { Database } from '../drivers/store/database.ts';
 import { readLedgerPolicy } from '../engine/engine-config.ts';
-import { type ContainerCpuPool, Ledger } from '../engine/ledger.ts';
+import { type ContainerCpuPool, Ledger } from '../engine/host/ledger.ts';
+import { LedgerStore } from '../engine/host/ledger-store.ts';
 
 /**
  * The ledger of this host for one state root: the live CPUs and memory, the policy from `<root>/engine.json`, and
@@ -12,9 +13,7 @@ import { type ContainerCpuPool, Ledger } from '../engine/ledger.ts';
 export function createLedger(layout: Layout, db: Database): Ledger {
   const facts = readHostFacts('/');
   const storage = readStorage(layout.root);
-  const promised = (
-    db.prepare('SELECT COALESCE(SUM(disk_bytes), 0) AS n FROM ledger_reservations').get() as { n: number }
-  ).n;
+  const promised = new LedgerStore(db).reservedDiskBytes();
   return new Ledger({
     db,
     host: hostCapacityOf(facts, { totalBytes: storage.freeBytes + promised }),
@@ -27,7 +26,8 @@ export function createLedger(layout: Layout, db: Database): Ledger {
  * every container create and start asks.
  */
 export function containerCpuPool(db: Database, ledger: () => Ledger): ContainerCpuPool {
-  const anyReservation = () => db.prepare('SELECT 1 FROM ledger_reservations LIMIT 1').get() !== undefined;
+  const store = new LedgerStore(db);
+  const anyReservation = () => store.any();
   return {
     containerCpus: () => (anyReservation() ? ledger().containerCpus() : undefined),
     checkCpuset: (cpus) => {

@@ -213,8 +213,9 @@ export const VmStop = z.strictObject({ timeSeconds: int.nonnegative().optional()
 /** core/vm/config.ts's VmConfig; the engine validates it fully again (names, sizes, CPU lists, addresses). */
 export const VmCreate = z.strictObject({
   config: z.strictObject({
-    name: z.string().min(1),
-    hostname: z.string().min(1),
+    /** Absent: the engine generates one. */
+    name: z.string().min(1).optional(),
+    hostname: z.string().min(1).optional(),
     cpus: int.positive(),
     memoryBytes: int.positive(),
     diskBytes: int.nonnegative(),

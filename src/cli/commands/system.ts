@@ -2,14 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { FailedPreconditionError, InvalidArgumentError } from '../../core/errors.ts';
+import { cgroupFacts, parseCgroupMounts } from '../../core/host/cgroup-checks.ts';
 import {
-  cgroupFacts,
-  checkPrerequisites,
   installCommand,
   type PrerequisiteReport,
   type PrerequisiteResult,
-  parseCgroupMounts,
-} from '../../core/host/prerequisites.ts';
+} from '../../core/host/prerequisite-report.ts';
+import { checkPrerequisites } from '../../core/host/prerequisites.ts';
 import { humanBinarySize } from '../../core/human.ts';
 import { LocalHostProbe } from '../../drivers/host/host-probe.ts';
 import { readHostSummary } from '../../drivers/host/host-summary.ts';

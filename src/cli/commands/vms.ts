@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { parseGoDuration, parseSize } from '../../core/human.ts';
-import { generateName } from '../../core/ids.ts';
 import { parsePublish } from '../../core/network/ports.ts';
-import { parseCpuPinning, type VmBoot, type VmConfig, type VmMachine } from '../../core/vm/config.ts';
+import { parseCpuPinning, type VmBoot, type VmMachine } from '../../core/vm/config.ts';
 import { vmInspectView, vmListRow } from '../../core/vm/views.ts';
+import type { VmCreateConfig } from '../../engine/api/vms.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../exit-codes.ts';
 import { formatTable } from '../table.ts';
@@ -50,8 +50,8 @@ function readInput(file: string, flag: string): string {
   }
 }
 
-/** The flags of `vm create` as a VmConfig (validated again, fully, by the engine). */
-export function vmConfigFromFlags(f: CreateFlags, name: string): VmConfig {
+/** The flags of `vm create` as the engine's request (validated again, fully, by the engine, which names it). */
+export function vmConfigFromFlags(f: CreateFlags): VmCreateConfig {
   if (!!f.image === !!f.kernel)
     throw new InvalidArgumentError('give one boot source: --image NAME, or --kernel FILE [--initrd FILE]');
   if (f.image && (f.initrd || f.append))
@@ -70,8 +70,8 @@ export function vmConfigFromFlags(f: CreateFlags, name: string): VmConfig {
   const machine = (f.machine ?? (f.image ? 'q35' : 'microvm')) as VmMachine;
   if (f.ip && f.network.length === 0) throw new InvalidArgumentError('--ip needs --network');
   return {
-    name,
-    hostname: f.hostname ?? name.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 63),
+    ...(f.name !== undefined ? { name: f.name } : {}),
+    ...(f.hostname !== undefined ? { hostname: f.hostname } : {}),
     cpus,
     memoryBytes: size(f.memory, '--memory'),
     diskBytes: f.disk ? size(f.disk, '--disk') : 0,
@@ -151,9 +151,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .option('--start', 'start the VM once created', false)
     .action(async (f: CreateFlags) => {
       const engine = await ctx.engine();
-      const taken = new Set((await engine.vms.describeAll()).map((v) => v.name));
-      const name = f.name ?? generateName((n) => taken.has(n));
-      const rec = await engine.vms.create({ config: vmConfigFromFlags(f, name) });
+      const rec = await engine.vms.create({ config: vmConfigFromFlags(f) });
       if (f.start) await engine.vms.start(rec.id);
       ctx.stdout.write(`${rec.id}\n`);
     });

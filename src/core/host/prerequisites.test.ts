@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  cgroupFacts,
-  checkPrerequisites,
-  elfLinkage,
-  filesystemListed,
-  type HostProbe,
-  installCommand,
-  parseCgroupMounts,
-  parseVersion,
-} from './prerequisites.ts';
+import { cgroupFacts, parseCgroupMounts } from './cgroup-checks.ts';
+import { elfLinkage, filesystemListed } from './feature-checks.ts';
+import { type HostProbe, installCommand, parseVersion } from './prerequisite-report.ts';
+import { checkPrerequisites } from './prerequisites.ts';
 
 /** mountinfo of a Debian 12 host booted in systemd's hybrid mode. */
 const HYBRID_MOUNTINFO = [

@@ -41,6 +41,11 @@ export interface VmConfig {
   readonly sshKeys: readonly string[];
 }
 
+/** The hostname a VM gets when none is asked for: its name, made a valid host name. */
+export function defaultHostname(name: string): string {
+  return name.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 63);
+}
+
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const HOSTNAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 const MIB = 1024 * 1024;

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { HostProbe } from '../../core/host/prerequisites.ts';
+import type { HostProbe } from '../../core/host/prerequisite-report.ts';
 
 /** Searched after $PATH: root's tools (runc, ip, iptables) live in sbin, which a user's PATH often lacks. */
 const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];

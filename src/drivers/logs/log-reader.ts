@@ -1,7 +1,6 @@
-import fs from 'node:fs';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { fixedTimeFromNanos, normalizeRecordTime } from '../../core/logs/timestamp.ts';
+import { followFile } from '../io/follow.ts';
 import {
   closeAll,
   cursorFor,
@@ -164,50 +163,38 @@ async function* followLog(
 ): AsyncGenerator<LogRecord[]> {
   let current = start;
   let queue: OpenedLogFile[] = [];
-  const wake = new Wakeup(path.dirname(file));
-  try {
+  /** The next batch, across rotations; undefined when nothing new is written yet. */
+  const read = async (): Promise<LogRecord[] | undefined> => {
     for (;;) {
-      if (follow.signal?.aborted) return;
       if (!current) {
         // No file yet (nothing logged), or the next file of a rotation.
         const next = queue.shift() ?? (await openNewest(file, open));
-        if (next) current = { file: next, cursor: cursorFor(next, spec.parser) };
+        if (!next) return undefined;
+        current = { file: next, cursor: cursorFor(next, spec.parser) };
       }
-      if (current) {
-        const batch = await current.cursor.next();
-        if (batch) {
-          yield batch;
+      const batch = await current.cursor.next();
+      if (batch) return batch;
+      if (queue.length > 0 || (await rotatedAway(file, current.file))) {
+        if (queue.length === 0) queue = await successors(file, current.file, open);
+        if (queue.length > 0 || current.file.compressed) {
+          // Done with it: a long follow across many rotations must not pile up open files.
+          current.cursor.close();
+          await current.file.handle.close().catch(() => {});
+          open.delete(current.file);
+          current = undefined;
           continue;
         }
-        if (queue.length > 0 || (await rotatedAway(file, current.file))) {
-          if (queue.length === 0) queue = await successors(file, current.file, open);
-          if (queue.length > 0 || current.file.compressed) {
-            // Done with it: a long follow across many rotations must not pile up open files.
-            current.cursor.close();
-            await current.file.handle.close().catch(() => {});
-            open.delete(current.file);
-            current = undefined;
-            continue;
-          }
-        }
       }
-      if (await follow.stopped()) {
-        // The writer is gone: whatever it wrote last is on disk now.
-        if (current) for (let b = await current.cursor.next(); b; b = await current.cursor.next()) yield b;
-        if (current && (await rotatedAway(file, current.file))) {
-          queue = await successors(file, current.file, open);
-          for (const f of queue) {
-            const cursor = cursorFor(f, spec.parser);
-            for (let b = await cursor.next(); b; b = await cursor.next()) yield b;
-          }
-        }
-        return;
-      }
-      await wake.next(QUIET_POLL_MS, follow.signal);
+      return undefined;
     }
-  } finally {
-    wake.close();
-  }
+  };
+  yield* followFile({
+    file,
+    read,
+    stopped: follow.stopped,
+    quietMs: QUIET_POLL_MS,
+    ...(follow.signal ? { signal: follow.signal } : {}),
+  });
 }
 
 async function rotatedAway(file: string, f: OpenedLogFile): Promise<boolean> {
@@ -244,37 +231,4 @@ async function successors(
     else await x.handle.close().catch(() => {});
   }
   return after;
-}
-
-/** Resolves on a change in the log's directory, after `ms` at the latest, or when `signal` aborts. */
-class Wakeup {
-  #watcher: fs.FSWatcher | undefined;
-  #resolve: (() => void) | undefined;
-
-  constructor(dir: string) {
-    try {
-      this.#watcher = fs.watch(dir, () => this.#resolve?.());
-      this.#watcher.on('error', () => {});
-    } catch {
-      // no directory yet: the timer alone
-    }
-  }
-
-  next(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.#resolve = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      this.#resolve = done;
-    });
-  }
-
-  close(): void {
-    this.#watcher?.close();
-  }
 }

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import { UnavailableError } from '../../core/errors.ts';
-import type { ProcessIdentity } from '../../core/process.ts';
 import { processStartTime, signalIfSame } from '../proc/process.ts';
+import type { Launched, LaunchRequest } from './vm-runtime.ts';
 
 /**
  * Starts QEMU detached from the CLI: in a new session (setsid), stdio to a log file, under a waiter — a POSIX shell
@@ -11,23 +12,6 @@ import { processStartTime, signalIfSame } from '../proc/process.ts';
  * the VM outlives every hyperbox process, and the next command reads the exit file.
  */
 const WAITER = 'f=$1; shift; "$@"; s=$?; echo "$s" > "$f.tmp" && mv "$f.tmp" "$f"';
-
-export interface LaunchRequest {
-  readonly qemu: string;
-  readonly argv: readonly string[];
-  /** QEMU's stdout and stderr. */
-  readonly logFile: string;
-  readonly exitFile: string;
-  /** The -pidfile QEMU writes and the -qmp socket it creates: launch returns once both exist. */
-  readonly pidFile: string;
-  readonly qmpSocket: string;
-  readonly timeoutMs?: number;
-}
-
-export interface Launched {
-  readonly qemu: ProcessIdentity;
-  readonly waiter: ProcessIdentity;
-}
 
 export async function launchQemu(req: LaunchRequest): Promise<Launched> {
   for (const f of [req.exitFile, req.pidFile, req.qmpSocket]) fs.rmSync(f, { force: true });
@@ -53,10 +37,14 @@ export async function launchQemu(req: LaunchRequest): Promise<Launched> {
   const deadline = Date.now() + (req.timeoutMs ?? 10_000);
   for (;;) {
     const pid = readPidFile(req.pidFile);
-    if (pid !== undefined && fs.existsSync(req.qmpSocket)) {
+    if (pid !== undefined && fs.existsSync(req.qmpSocket) && (await accepts(req.qmpSocket))) {
       const startTime = processStartTime(pid);
       if (startTime !== undefined && waiterStart !== undefined)
-        return { qemu: { pid, startTime }, waiter: { pid: waiterPid, startTime: waiterStart } };
+        return {
+          qemu: { pid, startTime },
+          waiter: { pid: waiterPid, startTime: waiterStart },
+          logOffset: logStart,
+        };
     }
     if (fs.existsSync(req.exitFile)) {
       throw new UnavailableError(
@@ -69,6 +57,21 @@ export async function launchQemu(req: LaunchRequest): Promise<Launched> {
     }
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/**
+ * Whether QEMU listens on its QMP socket yet: the socket file appears at bind(), a moment before listen(), and a
+ * session opened in between is refused (seen on a loaded host).
+ */
+function accepts(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.createConnection(socketPath);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
 }
 
 function readPidFile(file: string): number | undefined {

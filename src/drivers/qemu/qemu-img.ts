@@ -1,4 +1,5 @@
 import { InternalError } from '../../core/errors.ts';
+import type { QemuSnapshot } from '../../core/vm/snapshot.ts';
 import { runCommand } from '../proc/run.ts';
 
 /**
@@ -11,14 +12,6 @@ export interface ImageInfo {
   readonly actualSize: number;
   readonly backingFile?: string;
   readonly snapshots: readonly QemuSnapshot[];
-}
-
-/** An internal qcow2 snapshot. */
-export interface QemuSnapshot {
-  readonly id: string;
-  readonly name: string;
-  readonly date: number;
-  readonly vmStateSize: number;
 }
 
 export class QemuImg {

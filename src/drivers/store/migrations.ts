@@ -113,7 +113,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE vm_images (
     name TEXT PRIMARY KEY,            -- a base image for --image, stored as vm-images/<name>.qcow2
     created_at INTEGER NOT NULL,
-    doc TEXT NOT NULL                 -- JSON VmImageRecord (engine/vm-images.ts)
+    doc TEXT NOT NULL                 -- JSON VmImageRecord (engine/vms/images.ts)
   );
   `,
 ];

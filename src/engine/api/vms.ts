@@ -1,10 +1,41 @@
 import type { Duplex } from 'node:stream';
+import type { VmConfig } from '../../core/vm/config.ts';
+import type { QemuSnapshot } from '../../core/vm/snapshot.ts';
+import type { VmState } from '../../core/vm/state.ts';
 import type { VmFacts } from '../../core/vm/views.ts';
-import type { QemuSnapshot } from '../../drivers/qemu/qemu-img.ts';
-import type { VmImageRecord } from '../vm-images.ts';
-import type { VmRecord } from '../vm-store.ts';
-import type { VmCreateRequest } from '../vms.ts';
-import type { Awaitable } from './engine.ts';
+import type { Awaitable } from './awaitable.ts';
+
+export type { QemuSnapshot } from '../../core/vm/snapshot.ts';
+
+/** A VM as the engine records it: what was asked (config) and where it is (state). */
+export interface VmRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly config: VmConfig;
+  readonly state: VmState;
+}
+
+/** What `vm create` asks for: a VmConfig whose name the engine generates when absent (hostname: from the name). */
+export type VmCreateConfig = Omit<VmConfig, 'name' | 'hostname'> & { name?: string; hostname?: string };
+
+export interface VmCreateRequest {
+  config: VmCreateConfig;
+}
+
+/**
+ * A base image for `vm create --image`: a disk stored once under `<root>/vm-images/` and never written again. Disk
+ * images (qcow2 or raw) are kept as qcow2 and each VM's disk is a thin qcow2 clone with it as backing file; an ISO
+ * is kept as it is and shown to the VM as a CD-ROM beside an empty disk.
+ */
+export interface VmImageRecord {
+  readonly name: string;
+  readonly kind: 'disk' | 'iso';
+  readonly path: string;
+  readonly virtualSize: number;
+  readonly source: string;
+  readonly created: number;
+}
 
 /** Virtual machines: life cycle, disks, snapshots, the serial console. `ref` is a name, a full id or a prefix. */
 export interface VmEngine {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { readSerialLog } from './vm-serial-log.ts';
+import { readSerialLog } from './serial-log.ts';
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<string> {
   let out = '';

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { syntheticHost } from '../core/ledger/synthetic-host.ts';
-import { DEFAULT_POLICY } from '../core/ledger/types.ts';
-import { Database } from '../drivers/store/database.ts';
+import { syntheticHost } from '../../core/ledger/synthetic-host.ts';
+import { DEFAULT_POLICY } from '../../core/ledger/types.ts';
+import { Database } from '../../drivers/store/database.ts';
 import { Ledger } from './ledger.ts';
 
 const G = 1024 ** 3;
@@ -76,10 +76,10 @@ describe('ledger (SQLite)', () => {
     const workers = 6;
     const perWorker = 5; // 30 one-CPU requests for 15 CPUs (16 minus the host's one)
     const child = `
-      import { Database } from ${JSON.stringify(path.join(here, '../drivers/store/database.ts'))};
+      import { Database } from ${JSON.stringify(path.join(here, '../../drivers/store/database.ts'))};
       import { Ledger } from ${JSON.stringify(path.join(here, 'ledger.ts'))};
-      import { syntheticHost } from ${JSON.stringify(path.join(here, '../core/ledger/synthetic-host.ts'))};
-      import { DEFAULT_POLICY } from ${JSON.stringify(path.join(here, '../core/ledger/types.ts'))};
+      import { syntheticHost } from ${JSON.stringify(path.join(here, '../../core/ledger/synthetic-host.ts'))};
+      import { DEFAULT_POLICY } from ${JSON.stringify(path.join(here, '../../core/ledger/types.ts'))};
       const G = 1024 ** 3;
       const db = new Database(process.argv[1]);
       const ledger = new Ledger({ db, host: syntheticHost({ cores: 8, threads: 2, memoryBytes: 64 * G, diskBytes: 1000 * G }), policy: DEFAULT_POLICY });

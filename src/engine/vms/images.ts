@@ -1,31 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import type { Layout } from '../core/paths.ts';
-import type { QemuImg } from '../drivers/qemu/qemu-img.ts';
-import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
-import type { References } from './references.ts';
-
-/**
- * A base image for `vm create --image`: a disk stored once under `<root>/vm-images/` and never written again. Disk
- * images (qcow2 or raw) are kept as qcow2 and each VM's disk is a thin qcow2 clone with it as backing file; an ISO
- * is kept as it is and shown to the VM as a CD-ROM beside an empty disk.
- */
-export interface VmImageRecord {
-  readonly name: string;
-  readonly kind: 'disk' | 'iso';
-  readonly path: string;
-  readonly virtualSize: number;
-  readonly source: string;
-  readonly created: number;
-}
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
+import type { Layout } from '../../core/paths.ts';
+import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import type { VmImageRecord } from '../api/vms.ts';
+import type { EventLog } from '../events.ts';
+import type { References } from '../references.ts';
+import { VmImageStore } from './image-store.ts';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 const ISO9660_MAGIC_OFFSET = 0x8001;
 
 export class VmImageService {
   readonly #db: Database;
+  readonly #store: VmImageStore;
   readonly #dir: string;
   readonly #qemuImg: QemuImg;
   readonly #events: EventLog | undefined;
@@ -40,6 +29,7 @@ export class VmImageService {
     references: References;
   }) {
     this.#db = opts.db;
+    this.#store = new VmImageStore(opts.db);
     this.#dir = path.join(opts.layout.root, 'vm-images');
     this.#qemuImg = opts.qemuImg;
     this.#events = opts.events;
@@ -83,28 +73,21 @@ export class VmImageService {
       created: Date.now(),
     };
     try {
-      this.#db
-        .prepare('INSERT INTO vm_images (name, created_at, doc) VALUES (?, ?, ?)')
-        .run(name, rec.created, JSON.stringify(rec));
+      this.#store.insert(rec);
     } catch (err) {
       fs.rmSync(target, { force: true });
-      throw new AlreadyExistsError(`VM image ${name} already exists`, { cause: err });
+      throw err;
     }
     this.#events?.record('vm', 'image-import', name, { name, source: rec.source });
     return rec;
   }
 
   list(): VmImageRecord[] {
-    return (this.#db.prepare('SELECT doc FROM vm_images ORDER BY created_at').all() as { doc: string }[]).map(
-      (r) => JSON.parse(r.doc) as VmImageRecord,
-    );
+    return this.#store.list();
   }
 
   find(name: string): VmImageRecord | undefined {
-    const row = this.#db.prepare('SELECT doc FROM vm_images WHERE name = ?').get(name) as
-      | { doc: string }
-      | undefined;
-    return row ? (JSON.parse(row.doc) as VmImageRecord) : undefined;
+    return this.#store.find(name);
   }
 
   get(name: string): VmImageRecord {
@@ -117,7 +100,7 @@ export class VmImageService {
     const rec = this.get(name);
     const users = this.#refs.vmsOfBaseImage(name);
     if (users.length > 0) throw new ConflictError(`VM image ${name} is in use by ${users.join(', ')}`);
-    this.#db.prepare('DELETE FROM vm_images WHERE name = ?').run(name);
+    this.#store.delete(name);
     fs.rmSync(rec.path, { force: true });
     this.#events?.record('vm', 'image-delete', name, { name });
   }

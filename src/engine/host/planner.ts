@@ -1,4 +1,4 @@
-import { type PlanResult, plan, roomNow } from '../core/ledger/plan.ts';
+import { plan, roomNow } from '../../core/ledger/plan.ts';
 import {
   DEFAULT_CONTAINER_PROFILE,
   DEFAULT_VM_PROFILE,
@@ -8,31 +8,12 @@ import {
   parseOvercommit,
   parseReserve,
   parseVmProfile,
-  type VmProfile,
-} from '../core/ledger/plan-input.ts';
-import type { HostReserve } from '../core/ledger/types.ts';
-import type { Layout } from '../core/paths.ts';
-import { readHostFacts } from '../drivers/host/host-inventory.ts';
-import { readLedgerPolicy } from './engine-config.ts';
+} from '../../core/ledger/plan-input.ts';
+import type { Layout } from '../../core/paths.ts';
+import { readHostFacts } from '../../drivers/host/host-inventory.ts';
+import type { PlanReport, PlanRequest } from '../api/host.ts';
+import { readLedgerPolicy } from '../engine-config.ts';
 import type { Ledger } from './ledger.ts';
-
-export interface PlanReport extends PlanResult {
-  host: PlanHostSpec & { logicalCpus: number; source: 'live' | 'hypothetical' };
-  vm: VmProfile;
-  reserve: HostReserve;
-  overcommit: { cpu: number; memory: number };
-  /** On the live host: the VMs already holding reservations and how many more fit now. */
-  now?: { vms: number; moreVms: number; bindingResource: 'cpu' | 'memory' | 'disk' };
-}
-
-/** `plan`'s inputs as the user writes them (`cpus=2,memory=4G,...`); absent ones take engine.json's or defaults. */
-export interface PlanRequest {
-  host?: string;
-  vm?: string;
-  reserve?: string;
-  overcommit?: string;
-  container?: string;
-}
 
 /**
  * The planner for `hyperbox plan` and the native API's /hyperbox/v1/plan: how many VMs (and containers) fit on this

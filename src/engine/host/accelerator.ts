@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Layout } from '../core/paths.ts';
-import { LocalHostProbe } from '../drivers/host/host-probe.ts';
-import { type AcceleratorInfo, probeAccelerator } from '../drivers/host/kvm-probe.ts';
+import type { Layout } from '../../core/paths.ts';
+import { LocalHostProbe } from '../../drivers/host/host-probe.ts';
+import { type AcceleratorInfo, probeAccelerator } from '../../drivers/host/kvm-probe.ts';
 
-export type { AcceleratorInfo } from '../drivers/host/kvm-probe.ts';
+export type { AcceleratorInfo } from '../../drivers/host/kvm-probe.ts';
 
 /** Where the last probe's verdict is kept: probing boots a guest (up to 3 s), so it is done once and cached. */
 export function acceleratorCachePath(layout: Layout): string {

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, ResourceExhaustedError } from '../core/errors.ts';
+import { AlreadyExistsError, ResourceExhaustedError } from '../../core/errors.ts';
 import {
   type Availability,
   allocate,
@@ -7,23 +7,13 @@ import {
   type LedgerState,
   namesPhrase,
   sharedCpus,
-} from '../core/ledger/allocate.ts';
-import { cpusPhrase, formatCpuList } from '../core/ledger/cpu-list.ts';
-import type { HostCapacity, LedgerPolicy, Reservation, ReservationRequest } from '../core/ledger/types.ts';
-import type { Database } from '../drivers/store/database.ts';
+} from '../../core/ledger/allocate.ts';
+import { cpusPhrase, formatCpuList } from '../../core/ledger/cpu-list.ts';
+import type { HostCapacity, LedgerPolicy, Reservation, ReservationRequest } from '../../core/ledger/types.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import { LedgerStore } from './ledger-store.ts';
 
-export type { HostCapacity, LedgerPolicy, Reservation, ReservationRequest } from '../core/ledger/types.ts';
-
-interface Row {
-  owner_id: string;
-  owner_name: string;
-  kind: string;
-  cpus: string;
-  memory_bytes: number;
-  disk_bytes: number;
-  overcommitted: number;
-  created_at: number;
-}
+export type { HostCapacity, LedgerPolicy, Reservation, ReservationRequest } from '../../core/ledger/types.ts';
 
 /** What containers need from the ledger: where they may run, and whether an explicit cpuset is allowed. */
 export interface ContainerCpuPool {
@@ -34,7 +24,7 @@ export interface ContainerCpuPool {
 /**
  * The one source of truth for dedicated resources: VMs reserve logical CPUs (for pinning), memory and disk here and
  * release them on removal; containers never reserve, they run on the CPUs nobody holds. Stored in the engine's
- * SQLite database; every reservation reads the others and writes its own inside one BEGIN IMMEDIATE transaction,
+ * SQLite database (ledger-store.ts); every reservation reads the others and writes its own inside one BEGIN IMMEDIATE transaction,
  * so two processes reserving at once queue on the write lock and never hand out the same CPU twice. The arithmetic
  * is core/ledger/allocate.ts.
  */
@@ -42,10 +32,12 @@ export class Ledger implements ContainerCpuPool {
   readonly host: HostCapacity;
   readonly policy: LedgerPolicy;
   readonly #db: Database;
+  readonly #store: LedgerStore;
   readonly #now: () => number;
 
   constructor(opts: { db: Database; host: HostCapacity; policy: LedgerPolicy; now?: () => number }) {
     this.#db = opts.db;
+    this.#store = new LedgerStore(opts.db);
     this.host = opts.host;
     this.policy = opts.policy;
     this.#now = opts.now ?? Date.now;
@@ -58,44 +50,23 @@ export class Ledger implements ContainerCpuPool {
         throw new AlreadyExistsError(`${req.ownerName} (${req.ownerId}) already holds a reservation`);
       }
       const r = allocate(this.#state(), req, this.#now());
-      this.#db
-        .prepare(
-          `INSERT INTO ledger_reservations
-             (owner_id, owner_name, kind, cpus, memory_bytes, disk_bytes, overcommitted, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          r.ownerId,
-          r.ownerName,
-          r.kind,
-          JSON.stringify(r.cpus),
-          r.memoryBytes,
-          r.diskBytes,
-          r.overcommitted ? 1 : 0,
-          r.createdAt,
-        );
+      this.#store.insert(r);
       return r;
     });
   }
 
   /** Gives back what `ownerId` holds; nothing happens when it holds nothing (removal may be retried). */
   release(ownerId: string): void {
-    this.#db.prepare('DELETE FROM ledger_reservations WHERE owner_id = ?').run(ownerId);
+    this.#store.delete(ownerId);
   }
 
   get(ownerId: string): Reservation | undefined {
-    const row = this.#db.prepare('SELECT * FROM ledger_reservations WHERE owner_id = ?').get(ownerId) as
-      | Row
-      | undefined;
-    return row ? fromRow(row) : undefined;
+    return this.#store.get(ownerId);
   }
 
   /** Every reservation, oldest first. */
   list(): Reservation[] {
-    const rows = this.#db
-      .prepare('SELECT * FROM ledger_reservations ORDER BY created_at, owner_name')
-      .all() as unknown as Row[];
-    return rows.map(fromRow);
+    return this.#store.list();
   }
 
   /** CPUs not dedicated to any VM: the pool containers share (the host reserve is part of it). */
@@ -152,17 +123,4 @@ export class Ledger implements ContainerCpuPool {
   #state(): LedgerState {
     return { host: this.host, policy: this.policy, reservations: this.list() };
   }
-}
-
-function fromRow(row: Row): Reservation {
-  return {
-    ownerId: row.owner_id,
-    ownerName: row.owner_name,
-    kind: 'vm',
-    cpus: JSON.parse(row.cpus) as number[],
-    memoryBytes: row.memory_bytes,
-    diskBytes: row.disk_bytes,
-    overcommitted: row.overcommitted === 1,
-    createdAt: row.created_at,
-  };
 }

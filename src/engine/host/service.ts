@@ -1,12 +1,12 @@
-import { isActive } from '../core/container/state.ts';
-import { type HostView, hostView } from '../core/host/host-view.ts';
-import type { Layout } from '../core/paths.ts';
-import { readHostFacts, readStorage } from '../drivers/host/host-inventory.ts';
+import { isActive } from '../../core/container/state.ts';
+import { type HostView, hostView } from '../../core/host/host-view.ts';
+import type { Layout } from '../../core/paths.ts';
+import { readHostFacts, readStorage } from '../../drivers/host/host-inventory.ts';
+import type { HostEngine, PlanReport, PlanRequest } from '../api/host.ts';
+import type { ContainerRecord } from '../container-store.ts';
 import { acceleratorFor } from './accelerator.ts';
-import type { HostEngine } from './api/host.ts';
-import type { ContainerRecord } from './container-store.ts';
 import type { Ledger } from './ledger.ts';
-import { type PlanReport, type PlanRequest, planReport } from './planner.ts';
+import { planReport } from './planner.ts';
 
 /** Reads the host (its inventory is never stored: it is read fresh) and the ledger of this state root. */
 export class HostService implements HostEngine {

@@ -1,15 +1,8 @@
-import { ConflictError, NotFoundError } from '../core/errors.ts';
-import type { VmConfig } from '../core/vm/config.ts';
-import type { VmState } from '../core/vm/state.ts';
-import type { Database } from '../drivers/store/database.ts';
-
-export interface VmRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly config: VmConfig;
-  readonly state: VmState;
-}
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { VmConfig } from '../../core/vm/config.ts';
+import type { VmState } from '../../core/vm/state.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import type { VmRecord } from '../api/vms.ts';
 
 interface Row {
   id: string;
@@ -42,6 +35,10 @@ export class VmStore {
       }
       throw err;
     }
+  }
+
+  nameTaken(name: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM vms WHERE name = ?').get(name) !== undefined;
   }
 
   find(ref: string): VmRecord | undefined {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type CloudInitInput, cloudInitSeed } from '../core/vm/cloud-init.ts';
+import { type CloudInitInput, cloudInitSeed } from '../../core/vm/cloud-init.ts';
 
 /** Writes the NoCloud seed files into `dir` (rewritten at every start: addresses may change) and returns `dir`. */
 export function writeCloudInitSeed(dir: string, input: CloudInitInput): string {
