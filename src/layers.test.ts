@@ -27,13 +27,13 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
  */
 const PENDING = new Set([
   'client/remote-containers.ts -> drivers/runtime/oci-runtime.ts',
-  'client/remote-containers.ts -> engine/container-archive.ts',
-  'client/remote-containers.ts -> engine/container-copy.ts',
-  'client/remote-containers.ts -> engine/container-exec.ts',
-  'client/remote-containers.ts -> engine/container-logs.ts',
-  'client/remote-containers.ts -> engine/container-stats.ts',
-  'client/remote-containers.ts -> engine/container-store.ts',
-  'client/remote-containers.ts -> engine/containers.ts',
+  'client/remote-containers.ts -> engine/containers/archive.ts',
+  'client/remote-containers.ts -> engine/containers/copy.ts',
+  'client/remote-containers.ts -> engine/containers/exec.ts',
+  'client/remote-containers.ts -> engine/containers/logs.ts',
+  'client/remote-containers.ts -> engine/containers/stats.ts',
+  'client/remote-containers.ts -> engine/containers/store.ts',
+  'client/remote-containers.ts -> engine/containers/service.ts',
   'client/remote-engine.ts -> engine/disk-usage.ts',
   'client/remote-engine.ts -> engine/events.ts',
   'client/remote-engine.ts -> engine/networks.ts',
@@ -47,11 +47,11 @@ const PENDING = new Set([
   'client/remote-vms.ts -> engine/vm-store.ts',
   'client/remote-vms.ts -> engine/vms.ts',
   'engine/api/containers.ts -> drivers/runtime/oci-runtime.ts',
-  'engine/api/containers.ts -> engine/container-exec.ts',
-  'engine/api/containers.ts -> engine/container-logs.ts',
-  'engine/api/containers.ts -> engine/container-stats.ts',
-  'engine/api/containers.ts -> engine/container-store.ts',
-  'engine/api/containers.ts -> engine/containers.ts',
+  'engine/api/containers.ts -> engine/containers/exec.ts',
+  'engine/api/containers.ts -> engine/containers/logs.ts',
+  'engine/api/containers.ts -> engine/containers/stats.ts',
+  'engine/api/containers.ts -> engine/containers/store.ts',
+  'engine/api/containers.ts -> engine/containers/service.ts',
   'engine/api/events.ts -> engine/events.ts',
   'engine/api/host.ts -> engine/planner.ts',
   'engine/api/images.ts -> engine/image-pull.ts',
@@ -138,7 +138,7 @@ function circles(graph: Map<string, string[]>): string[] {
 /** Rings that remain while the engine is split; may only shrink, like PENDING. */
 const PENDING_CIRCLES = new Set<string>([
   'engine/api/containers.ts engine/api/engine.ts engine/api/events.ts engine/api/networks.ts engine/api/system.ts engine/api/vms.ts engine/api/volumes.ts engine/local-engine.ts engine/reset.ts',
-  'engine/container-archive.ts engine/container-copy.ts engine/container-exec.ts engine/containers.ts',
+  'engine/containers/archive.ts engine/containers/copy.ts engine/containers/exec.ts engine/containers/service.ts',
 ]);
 
 describe('no import circles', () => {

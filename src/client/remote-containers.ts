@@ -3,13 +3,13 @@ import { stateClause } from '../core/container/status-text.ts';
 import { ConflictError, HyperboxError, InternalError } from '../core/errors.ts';
 import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
 import type { ContainerEngine } from '../engine/api/containers.ts';
-import type { ContainerArchive, ContainerPathStat } from '../engine/container-archive.ts';
-import type { CopyStreams } from '../engine/container-copy.ts';
-import type { ExecRequest } from '../engine/container-exec.ts';
-import type { LogChunk, LogsRequest } from '../engine/container-logs.ts';
-import type { ContainerStatsSample } from '../engine/container-stats.ts';
-import type { ContainerRecord } from '../engine/container-store.ts';
-import type { CreateRequest, StartOptions } from '../engine/containers.ts';
+import type { ContainerArchive, ContainerPathStat } from '../engine/containers/archive.ts';
+import type { CopyStreams } from '../engine/containers/copy.ts';
+import type { ExecRequest } from '../engine/containers/exec.ts';
+import type { LogChunk, LogsRequest } from '../engine/containers/logs.ts';
+import type { CreateRequest, StartOptions } from '../engine/containers/service.ts';
+import type { ContainerStatsSample } from '../engine/containers/stats.ts';
+import type { ContainerRecord } from '../engine/containers/store.ts';
 import type { ApiClient } from './http.ts';
 import { logChunks, socketStreams } from './streams.ts';
 
@@ -230,7 +230,7 @@ export class RemoteContainers implements ContainerEngine {
     dest: string,
     opts: { archive: boolean; followLink: boolean } & CopyStreams,
   ): Promise<void> {
-    const { copyFiles } = await import('../engine/container-copy.ts');
+    const { copyFiles } = await import('../engine/containers/copy.ts');
     await copyFiles(this.#archive(), src, dest, opts);
   }
 

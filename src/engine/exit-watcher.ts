@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { ContainerService } from './containers.ts';
+import type { ContainerService } from './containers/service.ts';
 import type { ReconcileGate } from './reconcile-gate.ts';
 import type { VmService } from './vms.ts';
 

@@ -4,7 +4,7 @@ import type { Layout } from '../core/paths.ts';
 import { readHostFacts, readStorage } from '../drivers/host/host-inventory.ts';
 import { acceleratorFor } from './accelerator.ts';
 import type { HostEngine } from './api/host.ts';
-import type { ContainerRecord } from './container-store.ts';
+import type { ContainerRecord } from './containers/store.ts';
 import type { Ledger } from './ledger.ts';
 import { type PlanReport, type PlanRequest, planReport } from './planner.ts';
 

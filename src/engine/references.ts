@@ -1,6 +1,6 @@
 import { shortId } from '../core/ids.ts';
 import { DEFAULT_NETWORK } from '../core/network/types.ts';
-import type { ContainerRecord } from './container-store.ts';
+import type { ContainerRecord } from './containers/store.ts';
 import type { VmRecord } from './vm-store.ts';
 
 /**

@@ -10,7 +10,7 @@ import { Database } from '../drivers/store/database.ts';
 import { ReserveKeeper } from '../drivers/store/space-keeper.ts';
 import { SPACE_RESERVE_BYTES, SpaceReserve } from '../drivers/store/space-reserve.ts';
 import { acceleratorFor } from '../engine/accelerator.ts';
-import { ContainerService } from '../engine/containers.ts';
+import { ContainerService } from '../engine/containers/service.ts';
 import { diskUsage } from '../engine/disk-usage.ts';
 import { readLogDefaults } from '../engine/engine-config.ts';
 import { EventLog } from '../engine/events.ts';

@@ -10,7 +10,7 @@ import { humanDuration } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
 import { formatUnixTimestamp, parseTimeArg } from '../../core/logs/timestamp.ts';
 import type { Engine } from '../../engine/api/engine.ts';
-import type { StartOptions } from '../../engine/containers.ts';
+import type { StartOptions } from '../../engine/containers/service.ts';
 import { pumpAttached } from '../attach-io.ts';
 import type { CliContext } from '../context.ts';
 import type { ExecFlags } from '../exec-io.ts';

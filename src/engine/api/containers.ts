@@ -1,9 +1,9 @@
 import type { AttachSession, ExecSession } from '../../drivers/runtime/oci-runtime.ts';
-import type { ExecRequest } from '../container-exec.ts';
-import type { LogChunk, LogsRequest } from '../container-logs.ts';
-import type { ContainerStatsSample } from '../container-stats.ts';
-import type { ContainerRecord } from '../container-store.ts';
-import type { CreateRequest, StartOptions } from '../containers.ts';
+import type { ExecRequest } from '../containers/exec.ts';
+import type { LogChunk, LogsRequest } from '../containers/logs.ts';
+import type { CreateRequest, StartOptions } from '../containers/service.ts';
+import type { ContainerStatsSample } from '../containers/stats.ts';
+import type { ContainerRecord } from '../containers/store.ts';
 import type { Awaitable } from './engine.ts';
 
 /** Containers: life cycle, attach/exec streams, logs, files. `ref` is a name, a full id or a unique id prefix. */

@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertsDirectory, containerPath, goFileMode } from '../core/container/copy-plan.ts';
-import { isActive } from '../core/container/state.ts';
-import { resolveUser } from '../core/container/user.ts';
-import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import { mountOverlay, unmount } from '../drivers/mounts/overlay.ts';
-import { type Resolved, RootDir } from '../drivers/rootfs/in-root.ts';
-import { packNode } from '../drivers/rootfs/pack.ts';
-import { unpackInto } from '../drivers/rootfs/unpack.ts';
-import type { ContainerRecord } from './container-store.ts';
-import type { ContainerService } from './containers.ts';
+import { assertsDirectory, containerPath, goFileMode } from '../../core/container/copy-plan.ts';
+import { isActive } from '../../core/container/state.ts';
+import { resolveUser } from '../../core/container/user.ts';
+import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
+import { mountOverlay, unmount } from '../../drivers/mounts/overlay.ts';
+import { type Resolved, RootDir } from '../../drivers/rootfs/in-root.ts';
+import { packNode } from '../../drivers/rootfs/pack.ts';
+import { unpackInto } from '../../drivers/rootfs/unpack.ts';
 import { userFilesIn } from './rootfs-read.ts';
+import type { ContainerService } from './service.ts';
+import type { ContainerRecord } from './store.ts';
 
 /**
  * docker's archive API on one container, in-process: the stat of a path (HEAD), a tar of it (GET), a tar unpacked
@@ -34,7 +34,7 @@ export interface ContainerPathStat {
 
 /**
  * The container side of `cp`, as docker's archive API offers it (HEAD, GET and PUT /containers/{id}/archive):
- * in-process (engine/container-archive.ts) or over the daemon's socket (client/remote-containers.ts). It never
+ * in-process (engine/containers/archive.ts) or over the daemon's socket (client/remote-containers.ts). It never
  * sees a host path: the local side is packed and unpacked here, by the caller, as docker's CLI does.
  */
 export interface ContainerArchive {

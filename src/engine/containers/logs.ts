@@ -1,5 +1,5 @@
-import type { ContainerConfig } from '../core/container/config.ts';
-import { FailedPreconditionError } from '../core/errors.ts';
+import type { ContainerConfig } from '../../core/container/config.ts';
+import { FailedPreconditionError } from '../../core/errors.ts';
 import {
   attributesJson,
   type LogConfig,
@@ -7,14 +7,14 @@ import {
   type LogSubject,
   logAttributes,
   logSettings,
-} from '../core/logs/log-config.ts';
-import { fixedTime, parseUnixTimestamp } from '../core/logs/timestamp.ts';
-import type { LogFileFormat } from '../drivers/logs/log-files.ts';
-import { readLog, recordTime } from '../drivers/logs/log-reader.ts';
-import { startLogWriter, stopLogWriter, waitLogWriterGone } from '../drivers/logs/log-writer.ts';
-import type { LogRecord } from '../drivers/logs/record.ts';
-import type { ContainerPaths } from './container-files.ts';
-import type { ContainerRecord } from './container-store.ts';
+} from '../../core/logs/log-config.ts';
+import { fixedTime, parseUnixTimestamp } from '../../core/logs/timestamp.ts';
+import type { LogFileFormat } from '../../drivers/logs/log-files.ts';
+import { readLog, recordTime } from '../../drivers/logs/log-reader.ts';
+import { startLogWriter, stopLogWriter, waitLogWriterGone } from '../../drivers/logs/log-writer.ts';
+import type { LogRecord } from '../../drivers/logs/record.ts';
+import type { ContainerPaths } from './files.ts';
+import type { ContainerRecord } from './store.ts';
 
 /** What `logs` asks for. Times are docker's API form, `<seconds>[.<nanoseconds>]`. */
 export interface LogsRequest {

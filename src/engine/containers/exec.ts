@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { OciSpec } from '../core/container/oci-types.ts';
-import { resolveUser } from '../core/container/user.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
-import type { ExecSession } from '../drivers/runtime/oci-runtime.ts';
-import { hostCapabilities } from './container-spec.ts';
-import type { ContainerService } from './containers.ts';
+import type { OciSpec } from '../../core/container/oci-types.ts';
+import { resolveUser } from '../../core/container/user.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import type { ExecSession } from '../../drivers/runtime/oci-runtime.ts';
 import { userFilesAt } from './rootfs-read.ts';
+import type { ContainerService } from './service.ts';
+import { hostCapabilities } from './spec.ts';
 
 export interface ExecRequest {
   args: string[];

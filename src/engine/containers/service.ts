@@ -1,34 +1,45 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ContainerConfig, ContainerState, MountRequest } from '../core/container/config.ts';
-import { canTransition, initialState, isActive, transition } from '../core/container/state.ts';
-import { stateClause } from '../core/container/status-text.ts';
-import { validateContainerConfig } from '../core/container/validate.ts';
-import { inspectView } from '../core/container/views.ts';
-import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import { generateName, newId, shortId, validateName } from '../core/ids.ts';
+import type { ContainerConfig, ContainerState, MountRequest } from '../../core/container/config.ts';
+import { canTransition, initialState, isActive, transition } from '../../core/container/state.ts';
+import { stateClause } from '../../core/container/status-text.ts';
+import { validateContainerConfig } from '../../core/container/validate.ts';
+import { inspectView } from '../../core/container/views.ts';
+import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
+import { generateName, newId, shortId, validateName } from '../../core/ids.ts';
 import {
   checkImagePlatform,
   checkRunnableOs,
   foreignArchitectureWarning,
   hostPlatform,
-} from '../core/image/platform.ts';
-import { formatCpuList, parseCpuList } from '../core/ledger/cpu-list.ts';
-import { type LogConfig, mergeLogConfig } from '../core/logs/log-config.ts';
-import { portMapView, publishAllRequests } from '../core/network/ports.ts';
-import { DEFAULT_NETWORK } from '../core/network/types.ts';
-import type { Layout } from '../core/paths.ts';
-import { parsePlatformSpec } from '../core/registry/platform-select.ts';
-import { mark } from '../core/trace.ts';
-import { mountOverlay, mountPoints, unmount } from '../drivers/mounts/overlay.ts';
-import { pidRuns } from '../drivers/proc/process.ts';
-import { runCommand } from '../drivers/proc/run.ts';
-import type { AttachSession, ExecSession, ExitRecord, OciRuntime } from '../drivers/runtime/oci-runtime.ts';
-import type { Database } from '../drivers/store/database.ts';
-import type { CopyStreams } from './container-copy.ts';
-import { type ExecRequest, execInContainer } from './container-exec.ts';
-import { type ContainerPaths, containerPaths, writeEtcFiles } from './container-files.ts';
+} from '../../core/image/platform.ts';
+import { formatCpuList, parseCpuList } from '../../core/ledger/cpu-list.ts';
+import { type LogConfig, mergeLogConfig } from '../../core/logs/log-config.ts';
+import { portMapView, publishAllRequests } from '../../core/network/ports.ts';
+import { DEFAULT_NETWORK } from '../../core/network/types.ts';
+import type { Layout } from '../../core/paths.ts';
+import { parsePlatformSpec } from '../../core/registry/platform-select.ts';
+import { mark } from '../../core/trace.ts';
+import { mountOverlay, mountPoints, unmount } from '../../drivers/mounts/overlay.ts';
+import { pidRuns } from '../../drivers/proc/process.ts';
+import { runCommand } from '../../drivers/proc/run.ts';
+import type {
+  AttachSession,
+  ExecSession,
+  ExitRecord,
+  OciRuntime,
+} from '../../drivers/runtime/oci-runtime.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from '../event-wakeup.ts';
+import type { EventLog } from '../events.ts';
+import type { ImageService } from '../images.ts';
+import type { ContainerCpuPool } from '../ledger.ts';
+import type { NetworkService } from '../networks.ts';
+import { ANONYMOUS_LABEL, type VolumeService } from '../volumes.ts';
+import type { CopyStreams } from './copy.ts';
+import { type ExecRequest, execInContainer } from './exec.ts';
+import { type ContainerPaths, containerPaths, writeEtcFiles } from './files.ts';
 import {
   abortLog,
   finishLog,
@@ -38,16 +49,10 @@ import {
   logWritten,
   prepareLog,
   readContainerLog,
-} from './container-logs.ts';
-import { prepareSpec } from './container-spec.ts';
-import { type ContainerStatsSample, sampleStats } from './container-stats.ts';
-import { type ContainerRecord, ContainerStore } from './container-store.ts';
-import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from './event-wakeup.ts';
-import type { EventLog } from './events.ts';
-import type { ImageService } from './images.ts';
-import type { ContainerCpuPool } from './ledger.ts';
-import type { NetworkService } from './networks.ts';
-import { ANONYMOUS_LABEL, type VolumeService } from './volumes.ts';
+} from './logs.ts';
+import { prepareSpec } from './spec.ts';
+import { type ContainerStatsSample, sampleStats } from './stats.ts';
+import { type ContainerRecord, ContainerStore } from './store.ts';
 
 export interface CreateRequest {
   name?: string;
@@ -1024,8 +1029,8 @@ export class ContainerService {
     opts: { archive: boolean; followLink: boolean } & CopyStreams,
   ): Promise<void> {
     const [{ copyFiles }, { localArchive }] = await Promise.all([
-      import('./container-copy.ts'),
-      import('./container-archive.ts'),
+      import('./copy.ts'),
+      import('./archive.ts'),
     ]);
     await copyFiles(localArchive(this), src, dest, opts);
   }

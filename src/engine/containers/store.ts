@@ -1,6 +1,6 @@
-import type { ContainerConfig, ContainerState } from '../core/container/config.ts';
-import { ConflictError, NotFoundError } from '../core/errors.ts';
-import type { Database } from '../drivers/store/database.ts';
+import type { ContainerConfig, ContainerState } from '../../core/container/config.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { Database } from '../../drivers/store/database.ts';
 
 export interface ContainerRecord {
   id: string;

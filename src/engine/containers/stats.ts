@@ -1,6 +1,6 @@
-import { openCgroupReader } from '../drivers/cgroups/open.ts';
-import { cgroupsPathFor } from './container-spec.ts';
-import type { ContainerRecord } from './container-store.ts';
+import { openCgroupReader } from '../../drivers/cgroups/open.ts';
+import { cgroupsPathFor } from './spec.ts';
+import type { ContainerRecord } from './store.ts';
 
 export interface ContainerStatsSample {
   id: string;
