@@ -1,15 +1,20 @@
 import { PassThrough } from 'node:stream';
+import type { AttachSession, ExecSession } from '../core/container/process-io.ts';
 import { stateClause } from '../core/container/status-text.ts';
 import { ConflictError, HyperboxError, InternalError } from '../core/errors.ts';
-import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
-import type { ContainerEngine } from '../engine/api/containers.ts';
-import type { ContainerArchive, ContainerPathStat } from '../engine/containers/archive.ts';
-import type { CopyStreams } from '../engine/containers/copy.ts';
-import type { ExecRequest } from '../engine/containers/exec.ts';
-import type { LogChunk, LogsRequest } from '../engine/containers/logs.ts';
-import type { CreateRequest, StartOptions } from '../engine/containers/service.ts';
-import type { ContainerStatsSample } from '../engine/containers/stats.ts';
-import type { ContainerRecord } from '../engine/containers/store.ts';
+import type {
+  ContainerArchive,
+  ContainerEngine,
+  ContainerPathStat,
+  ContainerRecord,
+  ContainerStatsSample,
+  CopyStreams,
+  CreateRequest,
+  ExecRequest,
+  LogChunk,
+  LogsRequest,
+  StartOptions,
+} from '../engine/api/containers.ts';
 import type { ApiClient } from './http.ts';
 import { logChunks, socketStreams } from './streams.ts';
 

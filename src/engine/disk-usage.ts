@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isActive } from '../core/container/state.ts';
 import type { Layout } from '../core/paths.ts';
-import type { ContainerRecord } from './containers/store.ts';
+import type { ContainerRecord } from './api/containers.ts';
 import type { ImageSummary } from './images.ts';
 import { duSync, type Volume } from './volumes.ts';
 

@@ -3,8 +3,8 @@ import { type HostView, hostView } from '../core/host/host-view.ts';
 import type { Layout } from '../core/paths.ts';
 import { readHostFacts, readStorage } from '../drivers/host/host-inventory.ts';
 import { acceleratorFor } from './accelerator.ts';
+import type { ContainerRecord } from './api/containers.ts';
 import type { HostEngine } from './api/host.ts';
-import type { ContainerRecord } from './containers/store.ts';
 import type { Ledger } from './ledger.ts';
 import { type PlanReport, type PlanRequest, planReport } from './planner.ts';
 

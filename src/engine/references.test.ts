@@ -4,7 +4,7 @@ import type { ContainerConfig } from '../core/container/config.ts';
 import { minimalConfig } from '../core/container/config-example.ts';
 import { initialState } from '../core/container/state.ts';
 import type { VmConfig } from '../core/vm/config.ts';
-import type { ContainerRecord } from './containers/store.ts';
+import type { ContainerRecord } from './api/containers.ts';
 import { recordReferences } from './references.ts';
 import type { VmRecord } from './vm-store.ts';
 

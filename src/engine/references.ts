@@ -1,6 +1,6 @@
 import { shortId } from '../core/ids.ts';
 import { DEFAULT_NETWORK } from '../core/network/types.ts';
-import type { ContainerRecord } from './containers/store.ts';
+import type { ContainerRecord } from './api/containers.ts';
 import type { VmRecord } from './vm-store.ts';
 
 /**

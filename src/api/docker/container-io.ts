@@ -1,5 +1,5 @@
+import type { AttachSession } from '../../core/container/process-io.ts';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
-import type { AttachSession } from '../../drivers/runtime/oci-runtime.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import { streamLogs, timeParam } from '../log-stream.ts';
 import type { Router } from '../router.ts';

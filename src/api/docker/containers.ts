@@ -3,7 +3,7 @@ import { checkContainerFilters, matchesContainerFilters } from '../../core/conta
 import { statusText } from '../../core/container/status-text.ts';
 import { commandLine } from '../../core/container/views.ts';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
-import type { ContainerRecord } from '../../engine/containers/store.ts';
+import type { ContainerRecord } from '../../engine/api/containers.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import type { AttachBroker } from './attach-broker.ts';

@@ -7,11 +7,7 @@ import type { SystemEngine } from './system.ts';
 import type { VmEngine } from './vms.ts';
 import type { VolumeEngine } from './volumes.ts';
 
-/**
- * An answer that the in-process engine may give at once and the daemon's client gives later: callers always
- * `await` it, so either implementation fits.
- */
-export type Awaitable<T> = T | Promise<T>;
+export type { Awaitable } from './awaitable.ts';
 
 /**
  * The engine as the CLI sees it: one interface per kind of thing it manages, covering exactly what the CLI uses.

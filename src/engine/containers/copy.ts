@@ -19,13 +19,7 @@ import { HyperboxError, InvalidArgumentError, NotFoundError } from '../../core/e
 import { RootDir } from '../../drivers/rootfs/in-root.ts';
 import { packNode } from '../../drivers/rootfs/pack.ts';
 import { unpackInto } from '../../drivers/rootfs/unpack.ts';
-import type { ContainerArchive, ContainerPathStat } from './archive.ts';
-
-/** The streams `cp` reads and writes for `-`: a tar on stdin (`cp - CTR:DIR`) or stdout (`cp CTR:PATH -`). */
-export interface CopyStreams {
-  stdin?: NodeJS.ReadableStream;
-  stdout?: NodeJS.WritableStream;
-}
+import type { ContainerArchive, ContainerPathStat, CopyStreams } from '../api/containers.ts';
 
 /**
  * `cp SRC DEST` the way docker's CLI does it: stat the container side, plan with docker's rules

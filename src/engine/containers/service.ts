@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ContainerConfig, ContainerState, MountRequest } from '../../core/container/config.ts';
+import type { AttachSession, ExecSession } from '../../core/container/process-io.ts';
 import { canTransition, initialState, isActive, transition } from '../../core/container/state.ts';
 import { stateClause } from '../../core/container/status-text.ts';
 import { validateContainerConfig } from '../../core/container/validate.ts';
@@ -24,57 +25,32 @@ import { mark } from '../../core/trace.ts';
 import { mountOverlay, mountPoints, unmount } from '../../drivers/mounts/overlay.ts';
 import { pidRuns } from '../../drivers/proc/process.ts';
 import { runCommand } from '../../drivers/proc/run.ts';
-import type {
-  AttachSession,
-  ExecSession,
-  ExitRecord,
-  OciRuntime,
-} from '../../drivers/runtime/oci-runtime.ts';
+import type { ExitRecord, OciRuntime } from '../../drivers/runtime/oci-runtime.ts';
 import type { Database } from '../../drivers/store/database.ts';
+import type {
+  ContainerArchive,
+  ContainerRecord,
+  ContainerStatsSample,
+  CopyStreams,
+  CreateRequest,
+  ExecRequest,
+  LogChunk,
+  LogsRequest,
+  StartOptions,
+} from '../api/containers.ts';
 import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from '../event-wakeup.ts';
 import type { EventLog } from '../events.ts';
 import type { ImageService } from '../images.ts';
 import type { ContainerCpuPool } from '../ledger.ts';
 import type { NetworkService } from '../networks.ts';
 import { ANONYMOUS_LABEL, type VolumeService } from '../volumes.ts';
-import type { CopyStreams } from './copy.ts';
-import { type ExecRequest, execInContainer } from './exec.ts';
+import type { ArchiveContext } from './archive.ts';
+import { execInContainer } from './exec.ts';
 import { type ContainerPaths, containerPaths, writeEtcFiles } from './files.ts';
-import {
-  abortLog,
-  finishLog,
-  type LogChunk,
-  type LogsRequest,
-  logFileOf,
-  logWritten,
-  prepareLog,
-  readContainerLog,
-} from './logs.ts';
+import { abortLog, finishLog, logFileOf, logWritten, prepareLog, readContainerLog } from './logs.ts';
 import { prepareSpec } from './spec.ts';
-import { type ContainerStatsSample, sampleStats } from './stats.ts';
-import { type ContainerRecord, ContainerStore } from './store.ts';
-
-export interface CreateRequest {
-  name?: string;
-  /** docker's `--platform os/arch[/variant]`: the image must be of it (else NotFound, as dockerd answers). */
-  platform?: string;
-  /** The user's request; `imageId` is filled in by create from `image`. */
-  config: Omit<ContainerConfig, 'imageId'>;
-}
-
-export interface StartOptions {
-  /** Connect to the container's output (and stdin when `stdin`) before its process starts: nothing is missed. */
-  attach?: { stdin: boolean };
-  /**
-   * No hyperbox process will wait for this container: the monitor runs `hyperbox container cleanup` when it exits
-   * so that exit codes, --rm and restart policies are handled with nobody watching.
-   */
-  detached: boolean;
-  /** Started again by its restart policy: counts in RestartCount. */
-  restart?: boolean;
-  /** With a tty: its size from the first byte (docker's ConsoleSize), before any resize can arrive. */
-  consoleSize?: { rows: number; cols: number };
-}
+import { sampleStats } from './stats.ts';
+import { ContainerStore } from './store.ts';
 
 export interface ContainerServiceDeps {
   layout: Layout;
@@ -1022,17 +998,29 @@ export class ContainerService {
     return execInContainer(this, ref, req);
   }
 
+  /** What the archive satellite needs (it is loaded on demand: tar stays out of every other command's start-up). */
+  #archiveContext(): ArchiveContext {
+    return {
+      get: (ref) => this.store.get(ref),
+      paths: (id) => this.paths(id),
+      lowerDirs: (imageId) => this.#d.images.lowerDirs(imageId),
+    };
+  }
+
+  /** docker's archive API on one container, in-process (HEAD, GET and PUT /containers/{id}/archive). */
+  async archive(): Promise<ContainerArchive> {
+    const { localArchive } = await import('./archive.ts');
+    return localArchive(this.#archiveContext());
+  }
+
   /** `cp`; with `-` on one side the tar travels on `stdin` or `stdout`. */
   async copy(
     src: string,
     dest: string,
     opts: { archive: boolean; followLink: boolean } & CopyStreams,
   ): Promise<void> {
-    const [{ copyFiles }, { localArchive }] = await Promise.all([
-      import('./copy.ts'),
-      import('./archive.ts'),
-    ]);
-    await copyFiles(localArchive(this), src, dest, opts);
+    const [{ copyFiles }, archive] = await Promise.all([import('./copy.ts'), this.archive()]);
+    await copyFiles(archive, src, dest, opts);
   }
 
   requireRunning(ref: string): ContainerRecord {

@@ -7,9 +7,9 @@ import { buildSpec, type ImageProcessConfig } from '../../core/container/spec.ts
 import { resolveUser } from '../../core/container/user.ts';
 import { FailedPreconditionError } from '../../core/errors.ts';
 import { readRlimitCaps } from '../../drivers/runtime/host-limits.ts';
+import type { ContainerRecord } from '../api/containers.ts';
 import type { ContainerPaths } from './files.ts';
 import { userFilesAt } from './rootfs-read.ts';
-import type { ContainerRecord } from './store.ts';
 
 /** Where Debian's `tini` package puts its static build: bind-mounted into the container for --init. */
 const TINI = '/usr/bin/tini-static';

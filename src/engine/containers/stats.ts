@@ -1,17 +1,6 @@
 import { openCgroupReader } from '../../drivers/cgroups/open.ts';
+import type { ContainerRecord, ContainerStatsSample } from '../api/containers.ts';
 import { cgroupsPathFor } from './spec.ts';
-import type { ContainerRecord } from './store.ts';
-
-export interface ContainerStatsSample {
-  id: string;
-  name: string;
-  cpuPercent: number; // of one CPU, as docker computes it
-  memoryUsage: number; // bytes, reclaimable cache excluded (docker's rule)
-  memoryLimit: number;
-  pids: number;
-  blockRead: number;
-  blockWrite: number;
-}
 
 /** One sample per container: two cgroup readings `intervalMs` apart give the CPU percentage. */
 export async function sampleStats(
