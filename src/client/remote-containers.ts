@@ -14,6 +14,7 @@ import type {
   LogChunk,
   LogsRequest,
   StartOptions,
+  WaitCondition,
 } from '../engine/api/containers.ts';
 import type { ApiClient } from './http.ts';
 import { logChunks, socketStreams } from './streams.ts';
@@ -92,10 +93,7 @@ export class RemoteContainers implements ContainerEngine {
     });
   }
 
-  async wait(
-    ref: string,
-    condition: 'not-running' | 'next-exit' | 'removed' = 'not-running',
-  ): Promise<number> {
+  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
     // In-process, the waiter records the exit and carries out --rm before it returns. The daemon starts containers
     // detached, so the monitor's exit command may be the one doing it: wait for the removal, as docker run --rm.
     const rec = await this.get(ref);

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { checkContainerFilters, matchesContainerFilters } from '../../core/container/list-filter.ts';
+import { checkContainerFilters, selectContainers } from '../../core/container/list-filter.ts';
 import { statusText } from '../../core/container/status-text.ts';
 import { commandLine } from '../../core/container/views.ts';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
@@ -34,11 +34,8 @@ export function containerRoutes(r: Router, engine: LocalEngine, broker: AttachBr
     const filters = checkContainerFilters(parseFilters(ex.query.get('filters')));
     const all = boolParam(ex.query, 'all');
     const limit = intParam(ex.query, 'limit');
-    let records = c.store.all();
-    if (!all && !filters.has('status') && !filters.has('exited') && !(limit && limit > 0))
-      records = records.filter((x) => ['running', 'paused', 'restarting'].includes(x.state.status));
-    records = records.filter((x) => matchesContainerFilters(x, filters));
-    if (limit && limit > 0) records = records.slice(0, limit);
+    // docker: a limit of 0 or less is no limit.
+    const records = selectContainers(c.list(), { all, filters, ...(limit && limit > 0 ? { limit } : {}) });
     ex.json200(await Promise.all(records.map((rec) => summary(engine, rec))));
   });
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { type Command, Option } from 'commander';
 import type { ContainerConfig } from '../../core/container/config.ts';
-import { matchesContainerFilters, parseContainerFilters } from '../../core/container/list-filter.ts';
+import { parseContainerFilters, selectContainers } from '../../core/container/list-filter.ts';
 import { parseInteger } from '../../core/container/parse.ts';
 import { statusText } from '../../core/container/status-text.ts';
 import { commandLine, networkModeView } from '../../core/container/views.ts';
@@ -9,7 +9,6 @@ import { HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { humanDuration } from '../../core/human.ts';
 import { shortId } from '../../core/ids.ts';
 import { formatUnixTimestamp, parseTimeArg } from '../../core/logs/timestamp.ts';
-import type { StartOptions } from '../../engine/api/containers.ts';
 import type { Engine } from '../../engine/api/engine.ts';
 import { pumpAttached } from '../attach-io.ts';
 import type { CliContext } from '../context.ts';
@@ -39,7 +38,8 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
       const config = configFromFlags(flags, image, args);
       const id = await createContainer(ctx, engine, { flags, config });
       if (flags.detach) {
-        await startOrRemove(engine, id, { detached: true }, config.autoRemove);
+        // An --rm container whose start fails is removed by the engine.
+        await engine.containers.start(id, { detached: true });
         ctx.stdout.write(`${id}\n`);
         return;
       }
@@ -469,15 +469,6 @@ async function createContainer(
   return id;
 }
 
-async function startOrRemove(engine: Engine, id: string, opts: StartOptions, autoRemove: boolean) {
-  try {
-    return await engine.containers.start(id, opts);
-  } catch (err) {
-    if (autoRemove) await engine.containers.remove(id, { force: true }).catch(() => {});
-    throw err;
-  }
-}
-
 /** `run` without -d and `start -a`: attach before start, stream until the process exits, return its exit code. */
 async function runAttached(
   ctx: CliContext,
@@ -485,29 +476,24 @@ async function runAttached(
   id: string,
   opts: { stdin: boolean; tty: boolean; sigProxy: boolean; autoRemove: boolean },
 ): Promise<number> {
-  const { record, session } = await startOrRemove(
-    engine,
-    id,
-    { attach: { stdin: opts.stdin }, detached: false },
-    opts.autoRemove,
-  );
+  const { record, session } = await engine.containers.start(id, {
+    attach: { stdin: opts.stdin },
+    detached: false,
+  });
   // undefined: the user detached (Ctrl-P Ctrl-Q) and the container goes on.
   return (await pumpAttached(ctx, engine, record, session!, opts)) ?? 0;
 }
 
 async function listContainers(ctx: CliContext, engine: Engine, flags: PsFlags): Promise<void> {
   const now = Date.now();
-  let records = await engine.containers.list();
   const filters = parseContainerFilters(flags.filter);
-  const showAll =
-    flags.all || flags.latest || flags.last !== undefined || filters.has('status') || filters.has('exited');
-  if (!showAll)
-    records = records.filter(
-      (r) => r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting',
-    );
-  records = records.filter((r) => matchesContainerFilters(r, filters));
-  if (flags.latest) records = records.slice(0, 1);
-  if (flags.last !== undefined) records = records.slice(0, parseInteger(flags.last, '--last', { min: 0 }));
+  const last = flags.last === undefined ? undefined : parseInteger(flags.last, '--last', { min: 0 });
+  const limit = flags.latest ? Math.min(1, last ?? 1) : last;
+  const records = selectContainers(await engine.containers.list(), {
+    all: flags.all,
+    filters,
+    ...(limit !== undefined ? { limit } : {}),
+  });
   if (flags.quiet) {
     for (const r of records) ctx.stdout.write(`${flags.trunc ? shortId(r.id) : r.id}\n`);
     return;

@@ -16,7 +16,11 @@ export interface ContainerEngine {
   /** With `attach`, the session is connected before the process starts: no output is missed. */
   start(ref: string, opts: StartOptions): Promise<{ record: ContainerRecord; session?: AttachSession }>;
   attach(ref: string, opts: { stdin: boolean }): Promise<{ record: ContainerRecord; session: AttachSession }>;
-  wait(ref: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<number>;
+  /**
+   * docker's wait: the exit code once `condition` holds. `not-running` returns at once for a stopped container;
+   * `next-exit` and `removed` wait for a run that has not begun yet.
+   */
+  wait(ref: string, condition?: WaitCondition): Promise<number>;
   resize(ref: string, size: { rows: number; cols: number }): Promise<void>;
   /** false when it was not running. */
   stop(ref: string, opts?: { timeoutSeconds?: number; signal?: string }): Promise<boolean>;
@@ -51,6 +55,9 @@ export interface ContainerEngine {
     },
   ): Promise<void>;
 }
+
+/** docker's wait conditions. */
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 /** A container as the engine keeps it: the config it was created with and its state now. */
 export interface ContainerRecord {

@@ -1,0 +1,89 @@
+import path from 'node:path';
+import { inspectView } from '../../core/container/views.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import { portMapView } from '../../core/network/ports.ts';
+import type { Layout } from '../../core/paths.ts';
+import { runCommand } from '../../drivers/proc/run.ts';
+import type { OciRuntime } from '../../drivers/runtime/oci-runtime.ts';
+import type { ContainerRecord } from '../api/containers.ts';
+import type { ImageService } from '../images.ts';
+import type { NetworkService } from '../networks.ts';
+import type { ContainerPaths } from './files.ts';
+import { logFileOf } from './logs.ts';
+
+/** What the detailed views need: the image, the networks joined, the runtime's process list, the paths. */
+export interface DetailsContext {
+  layout: Layout;
+  images: Pick<ImageService, 'resolve' | 'lowerDirs'>;
+  networks: Pick<NetworkService, 'endpoints' | 'inspect' | 'ports'>;
+  runtime: Pick<OciRuntime, 'pids'>;
+  paths(id: string): ContainerPaths;
+}
+
+/** docker's inspect view of a container, with what other domains know of it (image, layers, networks). */
+export async function inspectContainer(
+  ctx: DetailsContext,
+  rec: ContainerRecord,
+): Promise<Record<string, unknown>> {
+  const image = await ctx.images.resolve(rec.imageId).catch(() => undefined);
+  const lowerDirs = image ? await ctx.images.lowerDirs(rec.imageId).catch(() => []) : [];
+  const p = ctx.paths(rec.id);
+  const view = inspectView(rec, {
+    image: image?.config ?? {},
+    logPath: logFileOf(rec.config, p)?.file ?? '',
+    paths: p,
+    lowerDirs,
+    volumeDir: (name) => path.join(ctx.layout.volumes, name, '_data'),
+  });
+  view.NetworkSettings = networkSettings(ctx, rec.id);
+  return view;
+}
+
+/** docker's NetworkSettings: one entry per network joined, the published ports, the first address. */
+export function networkSettings(ctx: DetailsContext, id: string): Record<string, unknown> {
+  const endpoints = ctx.networks.endpoints(id);
+  const networks: Record<string, unknown> = {};
+  for (const ep of endpoints) {
+    const n = ctx.networks.inspect(ep.networkId);
+    const [subnet] = n.IPAM.Config;
+    networks[n.Name] = {
+      NetworkID: n.Id,
+      EndpointID: ep.id,
+      Gateway: subnet?.Gateway ?? '',
+      IPAddress: ep.address,
+      IPPrefixLen: Number(subnet?.Subnet.split('/')[1] ?? 0),
+      MacAddress: ep.mac,
+      Aliases: ep.aliases,
+    };
+  }
+  return {
+    Networks: networks,
+    Ports: portMapView(ctx.networks.ports(id)),
+    IPAddress: endpoints[0]?.address ?? '',
+    MacAddress: endpoints[0]?.mac ?? '',
+  };
+}
+
+/** `top`: the host's `ps` output, keeping only the container's processes (docker's approach). */
+export async function topOf(
+  ctx: DetailsContext,
+  rec: ContainerRecord,
+  psArgs: string[],
+): Promise<{ titles: string[]; processes: string[][] }> {
+  const pids = new Set(await ctx.runtime.pids(rec.id));
+  const args = psArgs.length > 0 ? psArgs : ['-ef'];
+  const { stdout } = await runCommand('ps', args);
+  const [header = '', ...lines] = stdout.trimEnd().split('\n');
+  const titles = header.trim().split(/\s+/);
+  const pidCol = titles.indexOf('PID');
+  if (pidCol < 0)
+    throw new InvalidArgumentError(`couldn't find PID field in ps output for "ps ${args.join(' ')}"`);
+  const processes = lines
+    .map((line) => {
+      const fields = line.trim().split(/\s+/);
+      // The last column (the command) may contain spaces: keep it whole.
+      return [...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')];
+    })
+    .filter((fields) => pids.has(Number(fields[pidCol])));
+  return { titles, processes };
+}
