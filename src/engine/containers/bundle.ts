@@ -5,7 +5,7 @@ import { shortId } from '../../core/ids.ts';
 import { formatCpuList } from '../../core/ledger/cpu-list.ts';
 import { publishAllRequests } from '../../core/network/ports.ts';
 import type { Layout } from '../../core/paths.ts';
-import { mountOverlay, unmount } from '../../drivers/mounts/overlay.ts';
+import { mountOverlay, type OverlayPlan, unmount } from '../../drivers/mounts/overlay.ts';
 import { pidRuns } from '../../drivers/proc/process.ts';
 import type { OciRuntime } from '../../drivers/runtime/oci-runtime.ts';
 import type { ContainerRecord } from '../api/containers.ts';
@@ -26,6 +26,8 @@ export interface BundleContext {
   networks: Pick<NetworkService, 'setUp' | 'tearDown' | 'sandboxPath'>;
   runtime: Pick<OciRuntime, 'delete'>;
   cpuPool?: ContainerCpuPool;
+  /** Mounts a run's root file system; the overlay driver unless a test without root says otherwise. */
+  mountRootfs?: (plan: OverlayPlan) => Promise<void>;
   /** Refuses a --cpuset-cpus onto a VM's dedicated CPU (checked again at every start: a VM may have come since). */
   checkCpuset(config: ContainerRecord['config']): void;
 }
@@ -50,7 +52,8 @@ export class RunBundles {
   async prepare(rec: ContainerRecord, consoleSize?: { rows: number; cols: number }): Promise<void> {
     const p = this.paths(rec.id);
     const lowerDirs = await this.#c.images.lowerDirs(rec.imageId);
-    await mountOverlay({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
+    const mount = this.#c.mountRootfs ?? mountOverlay;
+    await mount({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
     const joined = this.#joinedNamespace(rec);
     const hostname =
       joined?.hostname ??

@@ -5,6 +5,7 @@ import { stateClause } from '../../core/container/status-text.ts';
 import { ConflictError, HyperboxError, NotFoundError } from '../../core/errors.ts';
 import { validateName } from '../../core/ids.ts';
 import { mark } from '../../core/trace.ts';
+import type { OverlayPlan } from '../../drivers/mounts/overlay.ts';
 import { pidRuns } from '../../drivers/proc/process.ts';
 import type { ExitRecord } from '../../drivers/runtime/oci-runtime.ts';
 import type { ContainerRecord, CreateRequest, StartOptions, WaitCondition } from '../api/containers.ts';
@@ -30,6 +31,8 @@ export interface ContainerServiceDeps extends ContainerAccessDeps {
   cpuPool?: ContainerCpuPool;
   /** The native log writer's executable (dist/native/hbx-logwriter). */
   logWriter: string;
+  /** Mounts a run's root file system (default: the overlay driver); unit tests without root pass a directory maker. */
+  mountRootfs?: (plan: OverlayPlan) => Promise<void>;
 }
 
 /**
@@ -55,6 +58,7 @@ export class ContainerService extends ContainerAccess {
       networks: deps.networks,
       runtime: deps.runtime,
       ...(deps.cpuPool ? { cpuPool: deps.cpuPool } : {}),
+      ...(deps.mountRootfs ? { mountRootfs: deps.mountRootfs } : {}),
       checkCpuset: (config) => checkCpuset(deps.cpuPool, config),
     });
     const teardown = (rec: ContainerRecord) => this.#bundles.teardown(rec);

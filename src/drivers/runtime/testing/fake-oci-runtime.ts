@@ -44,7 +44,13 @@ export class FakeOciRuntime implements OciRuntime {
   /** Makes the next create fail with this error (a missing command, say), once. */
   failNextCreate: Error | undefined;
   readonly #boxes = new Map<string, Box>();
+  readonly #stateDir: string | undefined;
   #nextPid = 4_000_000;
+
+  /** `stateDir`: where runc would keep a directory per container (its --root), kept the same way here. */
+  constructor(opts: { stateDir?: string } = {}) {
+    this.#stateDir = opts.stateDir;
+  }
 
   async create(opts: CreateOptions): Promise<{ pid: number; monitorPid: number }> {
     this.calls.push(`create ${opts.id}`);
@@ -57,6 +63,7 @@ export class FakeOciRuntime implements OciRuntime {
     const process = this.processes.get(opts.name) ?? this.processes.get('*') ?? {};
     const pid = this.#nextPid++;
     this.#boxes.set(opts.id, { opts, status: 'created', pid, process });
+    if (this.#stateDir) fs.mkdirSync(path.join(this.#stateDir, opts.id), { recursive: true });
     return { pid, monitorPid: 0 };
   }
 
@@ -86,6 +93,7 @@ export class FakeOciRuntime implements OciRuntime {
       throw new ConflictError(`cannot delete container ${id} that is not stopped: ${box.status}`);
     if (box.status === 'running' || box.status === 'paused') this.#exit(box, 137);
     this.#boxes.delete(id);
+    if (this.#stateDir) fs.rmSync(path.join(this.#stateDir, id), { recursive: true, force: true });
   }
 
   async pause(id: string): Promise<void> {
