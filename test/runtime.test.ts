@@ -16,9 +16,9 @@ import type { ContainerConfig } from '../src/core/container/config.ts';
 import { buildSpec } from '../src/core/container/spec.ts';
 import { CannotExecuteError, CommandNotFoundError } from '../src/core/errors.ts';
 import { openCgroupReader } from '../src/drivers/cgroups/open.ts';
+import { pidRuns as alive } from '../src/drivers/proc/process.ts';
 import { ConmonRuncRuntime } from '../src/drivers/runtime/conmon-runc.ts';
 import { readRlimitCaps } from '../src/drivers/runtime/host-limits.ts';
-import { alive } from '../src/drivers/runtime/monitor-process.ts';
 import type { CreateOptions } from '../src/drivers/runtime/oci-runtime.ts';
 import { ociRuntimeSuite } from '../src/drivers/runtime/testing/oci-runtime.suite.ts';
 

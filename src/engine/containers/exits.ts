@@ -14,6 +14,8 @@ export interface ExitContext {
   store: ContainerStore;
   events: EventLog;
   readExit(rec: ContainerRecord): Promise<ExitRecord | undefined>;
+  /** The runtime's exit waiter (OciRuntime.waitExit) on this run's exit file. */
+  waitExit(rec: ContainerRecord, signal: AbortSignal): Promise<ExitRecord>;
   exitDir: string;
   teardown(rec: ContainerRecord): Promise<void>;
 }
@@ -100,8 +102,9 @@ export class ContainerExits {
   }
 
   /**
-   * Resolves when the monitor has written the exit file (inotify on the exits directory, plus a slow poll); rejects
-   * after `timeoutMs` (ExitTimeoutError) or when `signal` aborts (a client that went away).
+   * Resolves when the monitor has written the exit file (the runtime's exit waiter), when another process has
+   * recorded this run's exit, or when the monitor died without writing it (255); rejects after `timeoutMs`
+   * (ExitTimeoutError) or when `signal` aborts (a client that went away).
    */
   async wait(
     rec: ContainerRecord,
@@ -109,17 +112,17 @@ export class ContainerExits {
   ): Promise<ExitRecord> {
     const { timeoutMs, signal } = opts;
     fs.mkdirSync(this.#c.exitDir, { recursive: true });
-    const check = () => this.#c.readExit(rec);
-    const first = await check();
+    const first = await this.#c.readExit(rec);
     if (first) return first;
     signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
       let done = false;
       let checking = false;
+      const stop = new AbortController();
       const finish = (fn: () => void) => {
         if (done) return;
         done = true;
-        watcher.close();
+        stop.abort();
         clearInterval(poll);
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -127,27 +130,25 @@ export class ContainerExits {
       };
       const onAbort = () => finish(() => reject(signal!.reason));
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.#c.waitExit(rec, stop.signal).then(
+        (exit) => finish(() => resolve(exit)),
+        (err) => finish(() => reject(err)),
+      );
+      // What the exit file cannot tell: another process recorded the exit (and removed the file), or the monitor
+      // that would write it is gone.
       const recheck = () => {
         if (checking || done) return;
+        const settled = this.#settledExit(rec);
+        if (settled) return finish(() => resolve(settled));
+        if (this.#monitorAlive(rec)) return;
         checking = true;
-        check()
-          .then((exit) => {
-            checking = false;
-            const settled = exit ? undefined : this.#settledExit(rec);
-            if (exit) finish(() => resolve(exit));
-            else if (settled) finish(() => resolve(settled));
-            else if (!this.#monitorAlive(rec)) {
-              // The monitor writes the exit file, then exits: look once more before calling it lost.
-              return check().then((late) =>
-                finish(() => resolve(late ?? { exitCode: 255, finishedAt: Date.now(), oomKilled: false })),
-              );
-            }
-          })
-          .catch((err) => finish(() => reject(err)));
+        // The monitor writes the exit file, then exits: look once more before calling it lost.
+        this.#c.readExit(rec).then(
+          (late) =>
+            finish(() => resolve(late ?? { exitCode: 255, finishedAt: Date.now(), oomKilled: false })),
+          (err) => finish(() => reject(err)),
+        );
       };
-      const watcher = fs.watch(this.#c.exitDir, (_event, file) => {
-        if (file === rec.id) recheck();
-      });
       const poll = setInterval(recheck, 1000);
       const timer =
         timeoutMs === undefined

@@ -67,6 +67,8 @@ export class ContainerService extends ContainerAccess {
       store,
       events: deps.events,
       readExit: (rec) => this.readExit(rec),
+      waitExit: (rec, signal) =>
+        deps.runtime.waitExit({ id: rec.id, exitDir: deps.layout.exits, bundle: bundle(rec.id), signal }),
       exitDir: deps.layout.exits,
       teardown,
     });
