@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { checkContainerFilters, selectContainers } from '../../core/container/list-filter.ts';
-import { statusText } from '../../core/container/status-text.ts';
-import { commandLine } from '../../core/container/views.ts';
+import { summaryView } from '../../core/container/views.ts';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
 import type { ContainerRecord } from '../../engine/api/containers.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
@@ -120,40 +119,12 @@ export function containerRoutes(r: Router, engine: LocalEngine, broker: AttachBr
 /** One row of `GET /containers/json`, as `ps` reads it. */
 async function summary(engine: LocalEngine, rec: ContainerRecord): Promise<Record<string, unknown>> {
   const image = await engine.images.resolve(rec.imageId).catch(() => undefined);
-  const ports = engine.networks.ports(rec.id);
-  const endpoints = engine.networks.endpoints(rec.id);
-  return {
-    Id: rec.id,
-    Names: [`/${rec.name}`],
-    Image: rec.config.image,
-    ImageID: rec.imageId,
-    Command: commandLine(rec.config, image?.config ?? {}).join(' '),
-    Created: Math.floor(rec.createdAt / 1000),
-    Ports: ports.map((p) => ({
-      IP: p.hostIp || '0.0.0.0',
-      PrivatePort: p.containerPort,
-      PublicPort: p.hostPort,
-      Type: p.proto,
-    })),
-    Labels: rec.config.labels,
-    State: rec.state.status,
-    Status: statusText(rec.state, Date.now()),
-    HostConfig: { NetworkMode: rec.config.networkMode === 'bridge' ? 'bridge' : rec.config.networkMode },
-    NetworkSettings: {
-      Networks: Object.fromEntries(
-        endpoints.map((e) => [
-          e.networkId,
-          { NetworkID: e.networkId, EndpointID: e.id, IPAddress: e.address, MacAddress: e.mac },
-        ]),
-      ),
-    },
-    Mounts: rec.config.mounts.map((m) => ({
-      Type: m.type,
-      ...(m.type === 'tmpfs' ? {} : { Name: m.type === 'volume' ? m.source : '', Source: m.source }),
-      Destination: m.target,
-      RW: m.type === 'tmpfs' ? true : !m.readOnly,
-    })),
-  };
+  return summaryView(rec, {
+    image: image?.config ?? {},
+    ports: engine.networks.ports(rec.id),
+    endpoints: engine.networks.endpoints(rec.id),
+    now: Date.now(),
+  });
 }
 
 /**

@@ -1,4 +1,7 @@
+import { type PortBinding, portMapView } from '../network/ports.ts';
+import type { EndpointRecord, NetworkInspect } from '../network/types.ts';
 import type { ContainerConfig, ContainerState } from './config.ts';
+import { statusText } from './status-text.ts';
 
 /**
  * docker-shaped views of a container, shared by the CLI (`ps`, `inspect`) and the docker-compatible API.
@@ -177,4 +180,76 @@ export function inspectView(
 export function networkModeView(cfg: Pick<ContainerConfig, 'networkMode' | 'networkContainer'>): string {
   if (cfg.networkMode === 'container') return `container:${cfg.networkContainer}`;
   return cfg.networkMode === 'loopback' ? 'default' : cfg.networkMode;
+}
+
+/** One row of docker's `GET /containers/json` (what `docker ps` reads). */
+export function summaryView(
+  rec: ContainerView,
+  known: {
+    image: { Entrypoint?: string[] | null; Cmd?: string[] | null };
+    ports: readonly PortBinding[];
+    endpoints: readonly EndpointRecord[];
+    now: number;
+  },
+): Record<string, unknown> {
+  return {
+    Id: rec.id,
+    Names: [`/${rec.name}`],
+    Image: rec.config.image,
+    ImageID: rec.imageId,
+    Command: commandLine(rec.config, known.image).join(' '),
+    Created: Math.floor(rec.createdAt / 1000),
+    Ports: known.ports.map((p) => ({
+      IP: p.hostIp || '0.0.0.0',
+      PrivatePort: p.containerPort,
+      PublicPort: p.hostPort,
+      Type: p.proto,
+    })),
+    Labels: rec.config.labels,
+    State: rec.state.status,
+    Status: statusText(rec.state, known.now),
+    HostConfig: { NetworkMode: rec.config.networkMode === 'bridge' ? 'bridge' : rec.config.networkMode },
+    NetworkSettings: {
+      Networks: Object.fromEntries(
+        known.endpoints.map((e) => [
+          e.networkId,
+          { NetworkID: e.networkId, EndpointID: e.id, IPAddress: e.address, MacAddress: e.mac },
+        ]),
+      ),
+    },
+    Mounts: rec.config.mounts.map((m) => ({
+      Type: m.type,
+      ...(m.type === 'tmpfs' ? {} : { Name: m.type === 'volume' ? m.source : '', Source: m.source }),
+      Destination: m.target,
+      RW: m.type === 'tmpfs' ? true : !m.readOnly,
+    })),
+  };
+}
+
+/** docker's NetworkSettings of inspect: one entry per network joined, the published ports, the first address. */
+export function networkSettingsView(
+  endpoints: readonly EndpointRecord[],
+  networkOf: (id: string) => Pick<NetworkInspect, 'Id' | 'Name' | 'IPAM'>,
+  ports: readonly PortBinding[],
+): Record<string, unknown> {
+  const networks: Record<string, unknown> = {};
+  for (const ep of endpoints) {
+    const n = networkOf(ep.networkId);
+    const [subnet] = n.IPAM.Config;
+    networks[n.Name] = {
+      NetworkID: n.Id,
+      EndpointID: ep.id,
+      Gateway: subnet?.Gateway ?? '',
+      IPAddress: ep.address,
+      IPPrefixLen: Number(subnet?.Subnet.split('/')[1] ?? 0),
+      MacAddress: ep.mac,
+      Aliases: ep.aliases,
+    };
+  }
+  return {
+    Networks: networks,
+    Ports: portMapView([...ports]),
+    IPAddress: endpoints[0]?.address ?? '',
+    MacAddress: endpoints[0]?.mac ?? '',
+  };
 }

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { inspectView } from '../../core/container/views.ts';
+import { inspectView, networkSettingsView } from '../../core/container/views.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import { portMapView } from '../../core/network/ports.ts';
 import type { Layout } from '../../core/paths.ts';
 import { runCommand } from '../../drivers/proc/run.ts';
 import type { OciRuntime } from '../../drivers/runtime/oci-runtime.ts';
@@ -35,33 +34,13 @@ export async function inspectContainer(
     lowerDirs,
     volumeDir: (name) => path.join(ctx.layout.volumes, name, '_data'),
   });
-  view.NetworkSettings = networkSettings(ctx, rec.id);
+  const { networks } = ctx;
+  view.NetworkSettings = networkSettingsView(
+    networks.endpoints(rec.id),
+    (id) => networks.inspect(id),
+    networks.ports(rec.id),
+  );
   return view;
-}
-
-/** docker's NetworkSettings: one entry per network joined, the published ports, the first address. */
-export function networkSettings(ctx: DetailsContext, id: string): Record<string, unknown> {
-  const endpoints = ctx.networks.endpoints(id);
-  const networks: Record<string, unknown> = {};
-  for (const ep of endpoints) {
-    const n = ctx.networks.inspect(ep.networkId);
-    const [subnet] = n.IPAM.Config;
-    networks[n.Name] = {
-      NetworkID: n.Id,
-      EndpointID: ep.id,
-      Gateway: subnet?.Gateway ?? '',
-      IPAddress: ep.address,
-      IPPrefixLen: Number(subnet?.Subnet.split('/')[1] ?? 0),
-      MacAddress: ep.mac,
-      Aliases: ep.aliases,
-    };
-  }
-  return {
-    Networks: networks,
-    Ports: portMapView(ctx.networks.ports(id)),
-    IPAddress: endpoints[0]?.address ?? '',
-    MacAddress: endpoints[0]?.mac ?? '',
-  };
 }
 
 /** `top`: the host's `ps` output, keeping only the container's processes (docker's approach). */
