@@ -8,7 +8,6 @@ import type {
   ContainerPathStat,
   ContainerRecord,
   ContainerStatsSample,
-  CopyStreams,
   CreateRequest,
   ExecRequest,
   LogChunk,
@@ -224,17 +223,12 @@ export class RemoteContainers implements ContainerEngine {
   }
 
   /**
-   * `cp` as docker's CLI does it: the daemon only stats, packs and unpacks paths inside the container (docker's
-   * archive routes), this side packs and unpacks the local path. The daemon never reads or writes a path of the
-   * client's host for a copy, nor does it need to share one.
+   * The container side of `cp`, as docker's CLI uses it: the daemon only stats, packs and unpacks paths inside the
+   * container (docker's archive routes); the caller packs and unpacks the local path. The daemon never reads or
+   * writes a path of the client's host for a copy, nor does it need to share one.
    */
-  async copy(
-    src: string,
-    dest: string,
-    opts: { archive: boolean; followLink: boolean } & CopyStreams,
-  ): Promise<void> {
-    const { copyFiles } = await import('../engine/containers/copy.ts');
-    await copyFiles(this.#archive(), src, dest, opts);
+  archive(): ContainerArchive {
+    return this.#archive();
   }
 
   #archive(): ContainerArchive {

@@ -390,7 +390,9 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     .action(async (src: string, dest: string, flags: { archive: boolean; followLink: boolean }) => {
       const engine = await ctx.engine();
       // `-` on one side: a tar on our stdin (`cp - CTR:DIR`) or stdout (`cp CTR:PATH -`).
-      await engine.containers.copy(src, dest, {
+      // The local side is packed here, the container's by the engine (in-process or the daemon), as docker's CLI.
+      const { copyFiles } = await import('../../engine/containers/copy.ts');
+      await copyFiles(await engine.containers.archive(), src, dest, {
         archive: flags.archive,
         followLink: flags.followLink,
         stdin: ctx.stdin,

@@ -43,17 +43,11 @@ export interface ContainerEngine {
   top(ref: string, psArgs: string[]): Promise<{ titles: string[]; processes: string[][] }>;
   stats(ids: string[]): Promise<ContainerStatsSample[]>;
   exec(ref: string, req: ExecRequest): Promise<ExecSession>;
-  /** `cp`: one side is `CONTAINER:PATH`, the other a local path or `-`, a tar on `stdin` / `stdout`. */
-  copy(
-    src: string,
-    dest: string,
-    opts: {
-      archive: boolean;
-      followLink: boolean;
-      stdin?: NodeJS.ReadableStream;
-      stdout?: NodeJS.WritableStream;
-    },
-  ): Promise<void>;
+  /**
+   * The container side of `cp` (docker's archive API): paths inside containers only. The local side is packed and
+   * unpacked by the caller (engine/containers/copy.ts, run by the CLI), as docker's CLI does.
+   */
+  archive(): Awaitable<ContainerArchive>;
 }
 
 /** docker's wait conditions. */

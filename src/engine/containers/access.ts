@@ -12,7 +12,6 @@ import type {
   ContainerArchive,
   ContainerRecord,
   ContainerStatsSample,
-  CopyStreams,
   ExecRequest,
   LogChunk,
   LogsRequest,
@@ -158,16 +157,6 @@ export class ContainerAccess {
   async archive(): Promise<ContainerArchive> {
     const { localArchive } = await import('./archive.ts');
     return localArchive(this.#archiveContext());
-  }
-
-  /** `cp`; with `-` on one side the tar travels on `stdin` or `stdout`. */
-  async copy(
-    src: string,
-    dest: string,
-    opts: { archive: boolean; followLink: boolean } & CopyStreams,
-  ): Promise<void> {
-    const [{ copyFiles }, archive] = await Promise.all([import('./copy.ts'), this.archive()]);
-    await copyFiles(archive, src, dest, opts);
   }
 
   requireRunning(ref: string): ContainerRecord {
