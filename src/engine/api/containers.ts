@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { ContainerConfig, ContainerState } from '../../core/container/config.ts';
+import type { ContainerConfig } from '../../core/container/config.ts';
 import type { AttachSession, ExecSession } from '../../core/container/process-io.ts';
+import type { ContainerView } from '../../core/container/views.ts';
 import type { Awaitable } from './awaitable.ts';
 
 export type { AttachSession, ExecSession };
@@ -53,15 +54,8 @@ export interface ContainerEngine {
 /** docker's wait conditions. */
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
-/** A container as the engine keeps it: the config it was created with and its state now. */
-export interface ContainerRecord {
-  id: string;
-  name: string;
-  imageId: string;
-  createdAt: number;
-  config: ContainerConfig;
-  state: ContainerState;
-}
+/** A container as the engine keeps it: the config it was created with and its state now (core's vocabulary). */
+export type ContainerRecord = ContainerView;
 
 export interface CreateRequest {
   name?: string;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ContainerConfig } from '../../core/container/config.ts';
+import { minimalConfig } from '../../core/container/config-example.ts';
 import { CommandNotFoundError } from '../../core/errors.ts';
 import { hostPlatform } from '../../core/image/platform.ts';
 import { layoutFor } from '../../core/paths.ts';
@@ -21,25 +22,8 @@ const IMAGE_ID = `sha256:${'1'.repeat(64)}`;
 /** The request of `run busybox CMD`, with no network and a log file (no log writer process). */
 function config(overrides: Partial<ContainerConfig> = {}): Omit<ContainerConfig, 'imageId'> {
   return {
-    image: 'busybox',
+    ...minimalConfig(),
     cmd: ['sleep', '60'],
-    env: [],
-    labels: {},
-    tty: false,
-    openStdin: false,
-    readOnly: false,
-    init: false,
-    autoRemove: false,
-    restart: { name: 'no', maximumRetryCount: 0 },
-    networkMode: 'none',
-    privileged: false,
-    capAdd: [],
-    capDrop: [],
-    noNewPrivileges: false,
-    seccomp: 'default',
-    mounts: [],
-    resources: {},
-    ulimits: [],
     logConfig: { type: 'k8s-file', config: {} },
     ...overrides,
   };
