@@ -5,7 +5,6 @@ import { stateClause } from '../../core/container/status-text.ts';
 import { ConflictError } from '../../core/errors.ts';
 import type { LogConfig } from '../../core/logs/log-config.ts';
 import type { Layout } from '../../core/paths.ts';
-import { pidRuns } from '../../drivers/proc/process.ts';
 import type { OciRuntime } from '../../drivers/runtime/oci-runtime.ts';
 import type { Database } from '../../drivers/store/database.ts';
 import type {
@@ -19,6 +18,7 @@ import type {
 import type { ImageService } from '../images.ts';
 import type { NetworkService } from '../networks.ts';
 import type { ArchiveContext } from './archive.ts';
+import { busyAlive } from './busy.ts';
 import { type DetailsContext, inspectContainer, topOf } from './details.ts';
 import { execInContainer } from './exec.ts';
 import { type ContainerPaths, containerPaths } from './files.ts';
@@ -76,7 +76,7 @@ export class ContainerAccess {
   holdsNetwork(id: string): boolean {
     const rec = this.store.find(id);
     if (!rec) return false;
-    return isActive(rec.state.status) || (rec.state.busyPid !== undefined && pidRuns(rec.state.busyPid));
+    return isActive(rec.state.status) || busyAlive(rec.state);
   }
 
   async resize(ref: string, size: { rows: number; cols: number }): Promise<void> {

@@ -7,6 +7,7 @@ import { pidRuns } from '../../drivers/proc/process.ts';
 import type { ContainerRecord } from '../api/containers.ts';
 import { EventWakeup } from '../event-wakeup.ts';
 import type { EventLog } from '../events.ts';
+import { busyAlive, busyMark, NOT_BUSY } from './busy.ts';
 import type { ContainerStore } from './store.ts';
 
 /** What exit handling needs: the records, the event log, where exit files are, and a run's teardown. */
@@ -61,7 +62,7 @@ export class ContainerExits {
         error: exit.error ?? '',
         pid: 0,
         monitorPid: 0,
-        busyPid: process.pid,
+        ...busyMark(),
       });
     });
     if (!rec || !claimed) {
@@ -73,7 +74,7 @@ export class ContainerExits {
       await this.#c.teardown(rec);
       mark('finalize: torn down');
     } finally {
-      this.#c.store.updateState(id, (r) => ({ ...r.state, busyPid: undefined }));
+      this.#c.store.updateState(id, (r) => ({ ...r.state, ...NOT_BUSY }));
     }
     const actor = { name: rec.name, image: rec.config.image };
     if (exit.oomKilled) this.#c.events.record('container', 'oom', id, actor);
@@ -92,8 +93,8 @@ export class ContainerExits {
     });
     try {
       while (Date.now() < deadline) {
-        const busy = this.#c.store.find(id)?.state.busyPid;
-        if (busy === undefined || (busy !== process.pid && !pidRuns(busy))) return;
+        const state = this.#c.store.find(id)?.state;
+        if (state?.busyPid === undefined || (state.busyPid !== process.pid && !busyAlive(state))) return;
         await wakeup.next();
       }
     } finally {

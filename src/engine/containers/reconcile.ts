@@ -9,6 +9,7 @@ import type { OciRuntime } from '../../drivers/runtime/oci-runtime.ts';
 import type { ContainerRecord } from '../api/containers.ts';
 import type { EventLog } from '../events.ts';
 import { monitorPidOf } from './bundle.ts';
+import { busyAlive, NOT_BUSY } from './busy.ts';
 import type { ExitReport } from './exits.ts';
 import type { ContainerStore } from './store.ts';
 
@@ -25,9 +26,6 @@ export interface ReconcileContext {
   remove(id: string, opts: { force: boolean; volumes?: boolean }): Promise<void>;
   teardown(rec: ContainerRecord): Promise<void>;
 }
-
-/** Whether `pid` (a busy mark) belongs to a live process. */
-const alive = (pid: number | undefined) => pid !== undefined && pid !== 0 && pidRuns(pid);
 
 /**
  * Brings records in line with reality after anything may have died: exits nobody recorded, monitors that died,
@@ -54,7 +52,7 @@ export class ContainerReconciler {
         (r) =>
           isActive(r.state.status) &&
           r.state.monitorPid !== 0 &&
-          !alive(r.state.busyPid) &&
+          !busyAlive(r.state) &&
           !pidRuns(r.state.monitorPid, { comm: 'conmon' }),
       );
   }
@@ -78,13 +76,13 @@ export class ContainerReconciler {
       const rec = targets.has(id) ? undefined : store.find(id);
       if (rec && !isActive(rec.state.status)) targets.set(id, rec);
     }
-    return [...targets.values()].filter((r) => !alive(r.state.busyPid));
+    return [...targets.values()].filter((r) => !busyAlive(r.state));
   }
 
   /** One container of `targets`. */
   async one(id: string, opts: { restore?: boolean } = {}): Promise<void> {
     const rec = this.#c.store.find(id);
-    if (!rec || alive(rec.state.busyPid)) return;
+    if (!rec || busyAlive(rec.state)) return;
     if (rec.state.status === 'removing') {
       await this.#c.remove(rec.id, { force: true }).catch(() => {});
       return;
@@ -113,7 +111,7 @@ export class ContainerReconciler {
     await this.#c.teardown(rec).catch(() => {});
     this.#c.store.updateState(rec.id, (r) => ({
       ...r.state,
-      busyPid: undefined,
+      ...NOT_BUSY,
       ...(startCutShort ? { error: `the start was cut short: process ${rec.state.busyPid} died` } : {}),
     }));
     // As dockerd: an --rm container whose start failed goes (and one whose exit's clean-up was cut short); at a
@@ -173,6 +171,6 @@ export function runningNow(pid: number, monitorPid: number): Partial<ContainerSt
     exitCode: 0,
     oomKilled: false,
     error: '',
-    busyPid: undefined,
+    ...NOT_BUSY,
   };
 }

@@ -6,7 +6,6 @@ import { ConflictError, HyperboxError, NotFoundError } from '../../core/errors.t
 import { validateName } from '../../core/ids.ts';
 import { mark } from '../../core/trace.ts';
 import type { OverlayPlan } from '../../drivers/mounts/overlay.ts';
-import { pidRuns } from '../../drivers/proc/process.ts';
 import type { ExitRecord } from '../../drivers/runtime/oci-runtime.ts';
 import type { ContainerRecord, CreateRequest, StartOptions, WaitCondition } from '../api/containers.ts';
 import type { EventLog } from '../events.ts';
@@ -14,6 +13,7 @@ import type { ContainerCpuPool } from '../ledger.ts';
 import { ANONYMOUS_LABEL, type VolumeService } from '../volumes.ts';
 import { ContainerAccess, type ContainerAccessDeps } from './access.ts';
 import { RunBundles } from './bundle.ts';
+import { busyAlive, busyMark, NOT_BUSY } from './busy.ts';
 import { checkCpuset, confineToSharedCpus } from './cpus.ts';
 import { newContainerRecord } from './create.ts';
 import { ContainerExits, type ExitReport, ExitTimeoutError } from './exits.ts';
@@ -118,7 +118,7 @@ export class ContainerService extends ContainerAccess {
       throw new ConflictError(`container ${rec.name} cannot be started: it is ${rec.state.status}`);
     }
     this.#d.db.space.requireRoom(`cannot start container ${rec.name}`);
-    this.#setBusy(rec.id, process.pid);
+    this.store.updateState(rec.id, (r) => ({ ...r.state, ...busyMark() }));
     const p = this.paths(rec.id);
     try {
       await this.#bundles.teardown(rec);
@@ -170,7 +170,7 @@ export class ContainerService extends ContainerAccess {
           ...r.state,
           exitCode,
           error: err instanceof Error ? err.message : String(err),
-          busyPid: undefined,
+          ...NOT_BUSY,
         }));
       } catch {
         // Not recorded (the disk is full too): the start's own error is the one that counts.
@@ -188,10 +188,6 @@ export class ContainerService extends ContainerAccess {
 
   #rootArgs(): string[] {
     return this.#d.layout.rootOption ? ['--root', this.#d.layout.rootOption] : [];
-  }
-
-  #setBusy(id: string, pid: number | undefined): void {
-    this.store.updateState(id, (r) => ({ ...r.state, busyPid: pid }));
   }
 
   /**
@@ -219,8 +215,7 @@ export class ContainerService extends ContainerAccess {
     if (!rec) return;
     // Another live process (a daemon's exit watcher, a waiting CLI) is on it. Waiting for it here would hold up the
     // monitor, which waits for this exit command, while that process's teardown waits for the monitor to go.
-    const busy = rec.state.busyPid;
-    if (busy !== undefined && busy !== process.pid && pidRuns(busy)) return;
+    if (rec.state.busyPid !== process.pid && busyAlive(rec.state)) return;
     const exit = await this.readExit(rec);
     if (exit) await this.finalize(id, exit);
   }
@@ -333,9 +328,9 @@ export class ContainerService extends ContainerAccess {
       );
     }
     const claimed = this.store.updateState(rec.id, (r) =>
-      r.state.status === 'removing' && r.state.busyPid && pidRuns(r.state.busyPid)
+      r.state.status === 'removing' && busyAlive(r.state)
         ? undefined
-        : { ...r.state, status: 'removing', busyPid: process.pid },
+        : { ...r.state, status: 'removing', ...busyMark() },
     );
     if (!claimed || claimed.state.busyPid !== process.pid) return; // another process is removing it
     await this.#bundles.teardown(rec);
