@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { checkContainerFilters, selectContainers } from '../../core/container/list-filter.ts';
-import { summaryView } from '../../core/container/views.ts';
+import { statsView, summaryView } from '../../core/container/views.ts';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
 import type { ContainerRecord } from '../../engine/api/containers.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
@@ -108,7 +108,7 @@ export function containerRoutes(r: Router, engine: LocalEngine, broker: AttachBr
       throw new InvalidArgumentError('only stream=false is supported: use docker stats --no-stream');
     const rec = c.get(ex.params.id!);
     const [s] = await c.stats([rec.id]);
-    ex.json200(statsView(rec, s!));
+    ex.json200(statsView(rec, s!, { hostMemory: os.totalmem(), now: Date.now() }));
   });
 
   r.add('GET', '/containers/:id/changes', () => {
@@ -125,42 +125,4 @@ async function summary(engine: LocalEngine, rec: ContainerRecord): Promise<Recor
     endpoints: engine.networks.endpoints(rec.id),
     now: Date.now(),
   });
-}
-
-/**
- * docker's stats shape. The CLI computes CPU% as (cpu delta / system delta) x online CPUs x 100, so one sample's
- * percentage is given as deltas over one second of one CPU.
- */
-function statsView(
-  rec: ContainerRecord,
-  s: Awaited<ReturnType<LocalEngine['containers']['stats']>>[number],
-): Record<string, unknown> {
-  const second = 1_000_000_000;
-  const now = new Date().toISOString();
-  return {
-    id: rec.id,
-    name: `/${rec.name}`,
-    read: now,
-    preread: now,
-    pids_stats: { current: s.pids },
-    blkio_stats: {
-      io_service_bytes_recursive: [
-        { major: 0, minor: 0, op: 'read', value: s.blockRead },
-        { major: 0, minor: 0, op: 'write', value: s.blockWrite },
-      ],
-    },
-    num_procs: 0,
-    cpu_stats: {
-      cpu_usage: { total_usage: Math.round((s.cpuPercent / 100) * second) },
-      system_cpu_usage: second,
-      online_cpus: 1,
-    },
-    precpu_stats: { cpu_usage: { total_usage: 0 }, system_cpu_usage: 0, online_cpus: 1 },
-    memory_stats: {
-      usage: s.memoryUsage,
-      limit: s.memoryLimit || os.totalmem(),
-      stats: { inactive_file: 0 },
-    },
-    networks: {},
-  };
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { EndpointRecord } from '../network/types.ts';
 import { initialState } from './state.ts';
 import type { ContainerView } from './views.ts';
-import { networkSettingsView, summaryView } from './views.ts';
+import { networkSettingsView, statsView, summaryView } from './views.ts';
 
 const rec = {
   id: 'a'.repeat(64),
@@ -61,5 +61,17 @@ describe('docker views of a container', () => {
     assert.equal(bridge.Gateway, '10.88.0.1');
     assert.equal(bridge.IPPrefixLen, 16);
     assert.equal(view.IPAddress, '10.88.0.2');
+  });
+
+  it('stats: one CPU-second of deltas, and the host memory as the limit when there is none', () => {
+    const sample = { cpuPercent: 50, memoryUsage: 10, memoryLimit: 0, pids: 2, blockRead: 1, blockWrite: 3 };
+    const view = statsView(rec, sample, { hostMemory: 1024, now: 0 }) as {
+      cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number };
+      memory_stats: { limit: number };
+      name: string;
+    };
+    assert.equal(view.cpu_stats.cpu_usage.total_usage / view.cpu_stats.system_cpu_usage, 0.5);
+    assert.equal(view.memory_stats.limit, 1024);
+    assert.equal(view.name, '/web');
   });
 });

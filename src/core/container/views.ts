@@ -253,3 +253,52 @@ export function networkSettingsView(
     MacAddress: endpoints[0]?.mac ?? '',
   };
 }
+
+/** The usage figures of one stats sample (the engine's ContainerStatsSample). */
+export interface UsageSample {
+  cpuPercent: number;
+  memoryUsage: number;
+  memoryLimit: number;
+  pids: number;
+  blockRead: number;
+  blockWrite: number;
+}
+
+/**
+ * docker's stats shape. The CLI computes CPU% as (cpu delta / system delta) x online CPUs x 100, so one sample's
+ * percentage is given as deltas over one second of one CPU. Without a memory limit, the host's memory is the limit.
+ */
+export function statsView(
+  rec: Pick<ContainerView, 'id' | 'name'>,
+  s: UsageSample,
+  at: { hostMemory: number; now: number },
+): Record<string, unknown> {
+  const second = 1_000_000_000;
+  const now = new Date(at.now).toISOString();
+  return {
+    id: rec.id,
+    name: `/${rec.name}`,
+    read: now,
+    preread: now,
+    pids_stats: { current: s.pids },
+    blkio_stats: {
+      io_service_bytes_recursive: [
+        { major: 0, minor: 0, op: 'read', value: s.blockRead },
+        { major: 0, minor: 0, op: 'write', value: s.blockWrite },
+      ],
+    },
+    num_procs: 0,
+    cpu_stats: {
+      cpu_usage: { total_usage: Math.round((s.cpuPercent / 100) * second) },
+      system_cpu_usage: second,
+      online_cpus: 1,
+    },
+    precpu_stats: { cpu_usage: { total_usage: 0 }, system_cpu_usage: 0, online_cpus: 1 },
+    memory_stats: {
+      usage: s.memoryUsage,
+      limit: s.memoryLimit || at.hostMemory,
+      stats: { inactive_file: 0 },
+    },
+    networks: {},
+  };
+}
