@@ -55,7 +55,7 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
   };
   // Who uses an image, a volume, a network or a base image: read from the users' records (built below).
   const references = recordReferences({
-    containers: () => containers.store.all(),
+    containers: () => containers.list(),
     vms: () => vms.list(),
     networkIdOf: (ref) => {
       try {

@@ -20,6 +20,9 @@ export type { AttachSession, ExecSession, ExitRecord, TerminalSize };
  *
  * Life cycle: create -> (attach) -> start -> [exec | kill | pause/resume | state | pids]* -> exit -> delete.
  * `delete` is the only call that removes runc's state; nothing here removes the bundle, which the caller owns.
+ *
+ * Implementations: ConmonRuncRuntime (conmon-runc.ts) and, for unit tests, FakeOciRuntime
+ * (testing/fake-oci-runtime.ts); both pass the one contract suite, testing/oci-runtime.suite.ts.
  */
 export interface OciRuntime {
   /**
