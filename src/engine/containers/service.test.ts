@@ -9,6 +9,7 @@ import { minimalConfig } from '../../core/container/config-example.ts';
 import { CommandNotFoundError } from '../../core/errors.ts';
 import { hostPlatform } from '../../core/image/platform.ts';
 import { layoutFor } from '../../core/paths.ts';
+import { identify } from '../../drivers/proc/process.ts';
 import { FakeOciRuntime } from '../../drivers/runtime/testing/fake-oci-runtime.ts';
 import { Database } from '../../drivers/store/database.ts';
 import { EventLog } from '../events.ts';
@@ -53,23 +54,23 @@ describe('ContainerService against fakes', () => {
   } as unknown as ImageService;
   const volumes = { list: () => [], ensure: () => '', remove: () => {} } as unknown as VolumeService;
   const networks = {} as unknown as NetworkService;
-  const service = () =>
-    new ContainerService({
-      layout,
-      db,
-      events,
-      images,
-      volumes,
-      networks,
-      runtime,
-      selfCommand: ['hyperbox'],
-      logWriter: '/nonexistent',
-      logDefaults: () => ({ type: 'k8s-file', config: {} }),
-      // No root here: the "overlay" is a directory.
-      mountRootfs: async (plan) => {
-        fs.mkdirSync(plan.target, { recursive: true });
-      },
-    });
+  const deps = () => ({
+    layout,
+    db,
+    events,
+    images,
+    volumes,
+    networks,
+    runtime,
+    selfCommand: ['hyperbox'],
+    logWriter: '/nonexistent',
+    logDefaults: () => ({ type: 'k8s-file' as const, config: {} }),
+    // No root here: the "overlay" is a directory.
+    mountRootfs: async (plan: { target: string }) => {
+      fs.mkdirSync(plan.target, { recursive: true });
+    },
+  });
+  const service = () => new ContainerService(deps());
   const actions = (id: string) =>
     events
       .list({ type: ['container'] })
@@ -243,6 +244,44 @@ describe('ContainerService against fakes', () => {
       const waited = svc.wait(id, 'next-exit');
       await svc.start(id, { detached: true });
       assert.equal(await waited, 7);
+    });
+  });
+
+  describe("the monitor's exit command and CPUs", () => {
+    it('onExit leaves an exit to a live process that is on it, and records it otherwise', async () => {
+      const { id } = await svc.create({ config: config() });
+      await svc.start(id, { detached: true });
+      runtime.exitNow(id, 5);
+      // Another live process (here: our parent) marked it busy, by its pid and start time.
+      const parent = identify(process.ppid)!;
+      svc.store.updateState(id, (r) => ({ ...r.state, busyPid: parent.pid, busyStart: parent.startTime }));
+      await svc.onExit(id);
+      assert.equal(svc.get(id).state.status, 'running', 'left to the busy process');
+      svc.store.updateState(id, (r) => ({ ...r.state, busyPid: undefined, busyStart: undefined }));
+      await svc.onExit(id);
+      assert.equal(svc.get(id).state.status, 'exited');
+      assert.equal(svc.get(id).state.exitCode, 5);
+    });
+
+    it('moves running containers without a cpuset of their own onto the shared CPUs', async () => {
+      svc = new ContainerService({
+        ...deps(),
+        cpuPool: { containerCpus: () => [0, 1], checkCpuset: () => {} },
+      });
+      const free = (await svc.create({ config: config() })).id;
+      const pinned = (await svc.create({ config: config({ resources: { cpusetCpus: '0' } }) })).id;
+      const idle = (await svc.create({ config: config() })).id;
+      await svc.start(free, { detached: true });
+      await svc.start(pinned, { detached: true });
+      assert.deepEqual(await svc.confineToSharedCpus(), [free]);
+      assert.ok(
+        runtime.calls.some((c) => c.startsWith(`update ${free} 0`)),
+        runtime.calls.join('; '),
+      );
+      assert.equal(
+        runtime.calls.some((c) => c.startsWith(`update ${idle}`)),
+        false,
+      );
     });
   });
 
