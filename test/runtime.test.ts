@@ -16,10 +16,11 @@ import type { ContainerConfig } from '../src/core/container/config.ts';
 import { buildSpec } from '../src/core/container/spec.ts';
 import { CannotExecuteError, CommandNotFoundError } from '../src/core/errors.ts';
 import { openCgroupReader } from '../src/drivers/cgroups/open.ts';
+import { pidRuns as alive } from '../src/drivers/proc/process.ts';
 import { ConmonRuncRuntime } from '../src/drivers/runtime/conmon-runc.ts';
 import { readRlimitCaps } from '../src/drivers/runtime/host-limits.ts';
-import { alive } from '../src/drivers/runtime/monitor-process.ts';
 import type { CreateOptions } from '../src/drivers/runtime/oci-runtime.ts';
+import { ociRuntimeSuite } from '../src/drivers/runtime/testing/oci-runtime.suite.ts';
 
 const RUNC = '/usr/sbin/runc';
 const CONMON = '/usr/bin/conmon';
@@ -505,5 +506,19 @@ describe('runc + conmon runtime', { skip, concurrency: false }, () => {
   it('deletes idempotently', async () => {
     await runtime.delete('f'.repeat(64));
     await runtime.delete('f'.repeat(64), { force: true });
+  });
+
+  // The contract the fake is held to too (src/drivers/runtime/testing/fake-oci-runtime.test.ts).
+  describe('passes the OciRuntime suite', () => {
+    const sleep = 'trap "exit 42" USR1; while :; do sleep 0.05; done';
+    const boxed = async (cmd: string[]) => {
+      const { box, config } = await prepare({ cmd });
+      return createOptions(box, config);
+    };
+    ociRuntimeSuite({
+      runtime: () => runtime,
+      sleeper: () => boxed(['sh', '-c', sleep]),
+      exiting: (code) => boxed(['sh', '-c', `exit ${code}`]),
+    });
   });
 });

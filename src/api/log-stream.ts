@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { parseUnixTimestamp } from '../core/logs/timestamp.ts';
 import { writeAll } from '../drivers/io/write-all.ts';
-import type { LogChunk } from '../engine/container-logs.ts';
+import type { LogChunk } from '../engine/api/containers.ts';
 import { MULTIPLEXED_STREAM, RAW_STREAM, STREAM } from './docker/stream-frames.ts';
 import type { Exchange } from './exchange.ts';
 

@@ -1,7 +1,7 @@
+import type { AttachSession } from '../core/container/process-io.ts';
 import { mark } from '../core/trace.ts';
-import type { AttachSession } from '../drivers/runtime/oci-runtime.ts';
+import type { ContainerRecord } from '../engine/api/containers.ts';
 import type { Engine } from '../engine/api/engine.ts';
-import type { ContainerRecord } from '../engine/container-store.ts';
 import type { CliContext } from './context.ts';
 
 /** docker's default detach keys: Ctrl-P Ctrl-Q leaves the container running. */

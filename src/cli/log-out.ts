@@ -1,5 +1,5 @@
 import { writeAll } from '../drivers/io/write-all.ts';
-import type { LogChunk } from '../engine/container-logs.ts';
+import type { LogChunk } from '../engine/api/containers.ts';
 import type { CliContext } from './context.ts';
 
 /**

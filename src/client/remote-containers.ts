@@ -1,15 +1,20 @@
 import { PassThrough } from 'node:stream';
+import type { AttachSession, ExecSession } from '../core/container/process-io.ts';
 import { stateClause } from '../core/container/status-text.ts';
 import { ConflictError, HyperboxError, InternalError } from '../core/errors.ts';
-import type { AttachSession, ExecSession } from '../drivers/runtime/oci-runtime.ts';
-import type { ContainerEngine } from '../engine/api/containers.ts';
-import type { ContainerArchive, ContainerPathStat } from '../engine/container-archive.ts';
-import type { CopyStreams } from '../engine/container-copy.ts';
-import type { ExecRequest } from '../engine/container-exec.ts';
-import type { LogChunk, LogsRequest } from '../engine/container-logs.ts';
-import type { ContainerStatsSample } from '../engine/container-stats.ts';
-import type { ContainerRecord } from '../engine/container-store.ts';
-import type { CreateRequest, StartOptions } from '../engine/containers.ts';
+import type {
+  ContainerArchive,
+  ContainerEngine,
+  ContainerPathStat,
+  ContainerRecord,
+  ContainerStatsSample,
+  CreateRequest,
+  ExecRequest,
+  LogChunk,
+  LogsRequest,
+  StartOptions,
+  WaitCondition,
+} from '../engine/api/containers.ts';
 import type { ApiClient } from './http.ts';
 import { logChunks, socketStreams } from './streams.ts';
 
@@ -87,10 +92,7 @@ export class RemoteContainers implements ContainerEngine {
     });
   }
 
-  async wait(
-    ref: string,
-    condition: 'not-running' | 'next-exit' | 'removed' = 'not-running',
-  ): Promise<number> {
+  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
     // In-process, the waiter records the exit and carries out --rm before it returns. The daemon starts containers
     // detached, so the monitor's exit command may be the one doing it: wait for the removal, as docker run --rm.
     const rec = await this.get(ref);
@@ -221,17 +223,12 @@ export class RemoteContainers implements ContainerEngine {
   }
 
   /**
-   * `cp` as docker's CLI does it: the daemon only stats, packs and unpacks paths inside the container (docker's
-   * archive routes), this side packs and unpacks the local path. The daemon never reads or writes a path of the
-   * client's host for a copy, nor does it need to share one.
+   * The container side of `cp`, as docker's CLI uses it: the daemon only stats, packs and unpacks paths inside the
+   * container (docker's archive routes); the caller packs and unpacks the local path. The daemon never reads or
+   * writes a path of the client's host for a copy, nor does it need to share one.
    */
-  async copy(
-    src: string,
-    dest: string,
-    opts: { archive: boolean; followLink: boolean } & CopyStreams,
-  ): Promise<void> {
-    const { copyFiles } = await import('../engine/container-copy.ts');
-    await copyFiles(this.#archive(), src, dest, opts);
+  archive(): ContainerArchive {
+    return this.#archive();
   }
 
   #archive(): ContainerArchive {

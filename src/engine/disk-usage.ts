@@ -3,9 +3,9 @@ import path from 'node:path';
 import { isActive } from '../core/container/state.ts';
 import type { Layout } from '../core/paths.ts';
 import type { VolumeRecord } from '../core/volume/record.ts';
+import type { ContainerRecord } from './api/containers.ts';
 import type { ImageSummary } from './api/images.ts';
 import type { DiskUsage, UsageLine } from './api/system.ts';
-import type { ContainerRecord } from './container-store.ts';
 import { duSync } from './volumes/du.ts';
 
 /**

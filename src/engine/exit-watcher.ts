@@ -1,5 +1,5 @@
-import fs from 'node:fs';
-import type { ContainerService } from './containers.ts';
+import { watchExitDir } from '../drivers/runtime/exit-file.ts';
+import type { ContainerService } from './containers/service.ts';
 import type { ReconcileGate } from './reconcile-gate.ts';
 import type { VmService } from './vms/service.ts';
 
@@ -15,7 +15,6 @@ const MONITOR_CHECK_EVERY_MS = 1_000;
  * claimed once (ContainerService.finalize). Returns a stop function.
  */
 export function watchExits(containers: ContainerService, exitsDir: string, gate?: ReconcileGate): () => void {
-  fs.mkdirSync(exitsDir, { recursive: true });
   const busy = new Set<string>();
   const record = (id: string) => {
     if (!/^[0-9a-f]{64}$/.test(id) || busy.has(id)) return;
@@ -26,10 +25,7 @@ export function watchExits(containers: ContainerService, exitsDir: string, gate?
       .catch(() => {})
       .finally(() => busy.delete(id));
   };
-  const watcher = fs.watch(exitsDir, (_event, file) => {
-    if (file) record(String(file));
-  });
-  watcher.on('error', () => {});
+  const unwatch = watchExitDir(exitsDir, record);
   // Never beside the start-up reconcile: both would tear the same containers down at once.
   const reconcile = oneAtATime(async () => {
     await gate?.waitAll();
@@ -42,7 +38,7 @@ export function watchExits(containers: ContainerService, exitsDir: string, gate?
   }, MONITOR_CHECK_EVERY_MS);
   monitors.unref();
   return () => {
-    watcher.close();
+    unwatch();
     clearInterval(timer);
     clearInterval(monitors);
   };

@@ -1,5 +1,5 @@
 import type { Engine } from './api/engine.ts';
-import type { ContainerService } from './containers.ts';
+import type { ContainerService } from './containers/service.ts';
 import type { EventLog } from './events.ts';
 import type { Ledger } from './host/ledger.ts';
 import type { HostService } from './host/service.ts';

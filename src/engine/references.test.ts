@@ -4,8 +4,8 @@ import type { ContainerConfig } from '../core/container/config.ts';
 import { minimalConfig } from '../core/container/config-example.ts';
 import { initialState } from '../core/container/state.ts';
 import type { VmConfig } from '../core/vm/config.ts';
+import type { ContainerRecord } from './api/containers.ts';
 import type { VmRecord } from './api/vms.ts';
-import type { ContainerRecord } from './container-store.ts';
 import { recordReferences } from './references.ts';
 
 const IMG = `sha256:${'a'.repeat(64)}`;

@@ -1,7 +1,7 @@
 import { shortId } from '../core/ids.ts';
 import { DEFAULT_NETWORK } from '../core/network/types.ts';
+import type { ContainerRecord } from './api/containers.ts';
 import type { VmRecord } from './api/vms.ts';
-import type { ContainerRecord } from './container-store.ts';
 
 /**
  * Who uses a thing another domain owns: the one answer to "is this image, volume, network or base image in use",

@@ -10,7 +10,7 @@ import { ConmonRuncRuntime } from '../drivers/runtime/conmon-runc.ts';
 import { Database } from '../drivers/store/database.ts';
 import { ReserveKeeper } from '../drivers/store/space-keeper.ts';
 import { SPACE_RESERVE_BYTES, SpaceReserve } from '../drivers/store/space-reserve.ts';
-import { ContainerService } from '../engine/containers.ts';
+import { ContainerService } from '../engine/containers/service.ts';
 import { diskUsage } from '../engine/disk-usage.ts';
 import { readLogDefaults } from '../engine/engine-config.ts';
 import { EventLog } from '../engine/events.ts';
@@ -56,7 +56,7 @@ export async function createLocalEngine(layout: Layout, opts: LocalEngineOptions
   };
   // Who uses an image, a volume, a network or a base image: read from the users' records (built below).
   const references = recordReferences({
-    containers: () => containers.store.all(),
+    containers: () => containers.list(),
     vms: () => vms.list(),
     networkIdOf: (ref) => {
       try {

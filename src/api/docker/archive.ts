@@ -7,20 +7,20 @@ import type { Router } from '../router.ts';
 
 /**
  * `docker cp`: HEAD (stat), GET (a tar of a path) and PUT (a tar unpacked into a directory) on /archive. The path
- * is always one inside the container, resolved there (engine/container-archive.ts): the daemon reads and writes no
+ * is always one inside the container, resolved there (engine/containers/archive.ts): the daemon reads and writes no
  * path of its own host for a copy, the client packs and unpacks its side, as docker's CLI does.
  */
 export function archiveRoutes(r: Router, engine: LocalEngine): void {
   const statHeader = (stat: object) => Buffer.from(JSON.stringify(stat)).toString('base64');
   r.add('HEAD', '/containers/:id/archive', async (ex) => {
-    const { statContainerPath } = await import('../../engine/container-archive.ts');
-    const stat = await statContainerPath(engine.containers, ex.params.id!, requiredPath(ex));
+    const archive = await engine.containers.archive();
+    const stat = await archive.stat(ex.params.id!, requiredPath(ex));
     ex.res.setHeader('X-Docker-Container-Path-Stat', statHeader(stat));
     ex.noContent(200);
   });
   r.add('GET', '/containers/:id/archive', async (ex) => {
-    const { archiveFromContainer } = await import('../../engine/container-archive.ts');
-    await archiveFromContainer(engine.containers, ex.params.id!, requiredPath(ex), async (stat, tar) => {
+    const archive = await engine.containers.archive();
+    await archive.get(ex.params.id!, requiredPath(ex), async (stat, tar) => {
       ex.res.setHeader('X-Docker-Container-Path-Stat', statHeader(stat));
       ex.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
       await pipeline(tar, ex.res);
@@ -28,8 +28,8 @@ export function archiveRoutes(r: Router, engine: LocalEngine): void {
   });
   r.add('PUT', '/containers/:id/archive', async (ex) => {
     const dir = requiredPath(ex);
-    const { extractIntoContainer } = await import('../../engine/container-archive.ts');
-    await extractIntoContainer(engine.containers, ex.params.id!, dir, ex.bodyStream() as Readable, {
+    const archive = await engine.containers.archive();
+    await archive.put(ex.params.id!, dir, ex.bodyStream() as Readable, {
       noOverwriteDirNonDir: flag(ex, 'noOverwriteDirNonDir'),
       copyUIDGID: flag(ex, 'copyUIDGID'),
     });

@@ -1,5 +1,3 @@
-import type { AttachSession } from '../../drivers/runtime/oci-runtime.ts';
-
 interface Pending {
   stdin: boolean;
   deliver(session: AttachSession): void;
@@ -54,3 +52,5 @@ export class AttachBroker {
     return list;
   }
 }
+
+import type { AttachSession } from '../../core/container/process-io.ts';

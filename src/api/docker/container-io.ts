@@ -1,12 +1,12 @@
+import type { AttachSession } from '../../core/container/process-io.ts';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
-import type { AttachSession } from '../../drivers/runtime/oci-runtime.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import { streamLogs, timeParam } from '../log-stream.ts';
 import type { Router } from '../router.ts';
 import type { AttachBroker } from './attach-broker.ts';
 import { boolParam } from './filters.ts';
 import { frame, MULTIPLEXED_STREAM, pumpOutput, RAW_STREAM, STREAM } from './stream-frames.ts';
-import { exitCodeOfRemoved, parseWaitCondition, waitForExit } from './wait.ts';
+import { parseWaitCondition } from './wait.ts';
 
 /** start, attach, wait, logs: the calls whose order `docker run` depends on. */
 export function containerIoRoutes(r: Router, engine: LocalEngine, broker: AttachBroker): void {
@@ -27,9 +27,8 @@ export function containerIoRoutes(r: Router, engine: LocalEngine, broker: Attach
         detached: false,
       }));
     } catch (err) {
+      // The engine removed it already when it was an --rm container (as dockerd): its waiters then see it gone.
       for (const w of waiting) w.fail(err);
-      // dockerd removes an --rm container whose start failed; its waiters then see it gone.
-      if (rec.config.autoRemove) await engine.containers.remove(rec.id, { force: true }).catch(() => {});
       throw err;
     }
     if (!session) return ex.noContent();
@@ -84,9 +83,7 @@ export function containerIoRoutes(r: Router, engine: LocalEngine, broker: Attach
 
   r.add('POST', '/containers/:id/wait', async (ex) => {
     const condition = parseWaitCondition(ex.query.get('condition'));
-    const removedCode = engine.containers.store.find(ex.params.id!)
-      ? undefined
-      : exitCodeOfRemoved(engine, ex.params.id!);
+    const removedCode = engine.containers.exitCodeOfRemoved(ex.params.id!);
     if (removedCode !== undefined) return ex.json200({ StatusCode: removedCode, Error: null });
     const rec = engine.containers.get(ex.params.id!);
     // Headers now: docker run sends start only once it has them.
@@ -94,7 +91,7 @@ export function containerIoRoutes(r: Router, engine: LocalEngine, broker: Attach
     const gone = new AbortController();
     ex.res.once('close', () => gone.abort(new Error('client went away')));
     try {
-      const code = await waitForExit(engine, rec.id, condition, gone.signal);
+      const code = await engine.containers.wait(rec.id, condition, { signal: gone.signal });
       out.end(`${JSON.stringify({ StatusCode: code, Error: null })}\n`);
     } catch (err) {
       if (!gone.signal.aborted)

@@ -1,9 +1,8 @@
 import os from 'node:os';
-import { checkContainerFilters, matchesContainerFilters } from '../../core/container/list-filter.ts';
-import { statusText } from '../../core/container/status-text.ts';
-import { commandLine } from '../../core/container/views.ts';
+import { checkContainerFilters, selectContainers } from '../../core/container/list-filter.ts';
+import { statsView, summaryView } from '../../core/container/views.ts';
 import { ConflictError, InvalidArgumentError } from '../../core/errors.ts';
-import type { ContainerRecord } from '../../engine/container-store.ts';
+import type { ContainerRecord } from '../../engine/api/containers.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import type { AttachBroker } from './attach-broker.ts';
@@ -34,11 +33,8 @@ export function containerRoutes(r: Router, engine: LocalEngine, broker: AttachBr
     const filters = checkContainerFilters(parseFilters(ex.query.get('filters')));
     const all = boolParam(ex.query, 'all');
     const limit = intParam(ex.query, 'limit');
-    let records = c.store.all();
-    if (!all && !filters.has('status') && !filters.has('exited') && !(limit && limit > 0))
-      records = records.filter((x) => ['running', 'paused', 'restarting'].includes(x.state.status));
-    records = records.filter((x) => matchesContainerFilters(x, filters));
-    if (limit && limit > 0) records = records.slice(0, limit);
+    // docker: a limit of 0 or less is no limit.
+    const records = selectContainers(c.list(), { all, filters, ...(limit && limit > 0 ? { limit } : {}) });
     ex.json200(await Promise.all(records.map((rec) => summary(engine, rec))));
   });
 
@@ -112,7 +108,7 @@ export function containerRoutes(r: Router, engine: LocalEngine, broker: AttachBr
       throw new InvalidArgumentError('only stream=false is supported: use docker stats --no-stream');
     const rec = c.get(ex.params.id!);
     const [s] = await c.stats([rec.id]);
-    ex.json200(statsView(rec, s!));
+    ex.json200(statsView(rec, s!, { hostMemory: os.totalmem(), now: Date.now() }));
   });
 
   r.add('GET', '/containers/:id/changes', () => {
@@ -123,76 +119,10 @@ export function containerRoutes(r: Router, engine: LocalEngine, broker: AttachBr
 /** One row of `GET /containers/json`, as `ps` reads it. */
 async function summary(engine: LocalEngine, rec: ContainerRecord): Promise<Record<string, unknown>> {
   const image = await engine.images.resolve(rec.imageId).catch(() => undefined);
-  const ports = engine.networks.ports(rec.id);
-  const endpoints = engine.networks.endpoints(rec.id);
-  return {
-    Id: rec.id,
-    Names: [`/${rec.name}`],
-    Image: rec.config.image,
-    ImageID: rec.imageId,
-    Command: commandLine(rec.config, image?.config ?? {}).join(' '),
-    Created: Math.floor(rec.createdAt / 1000),
-    Ports: ports.map((p) => ({
-      IP: p.hostIp || '0.0.0.0',
-      PrivatePort: p.containerPort,
-      PublicPort: p.hostPort,
-      Type: p.proto,
-    })),
-    Labels: rec.config.labels,
-    State: rec.state.status,
-    Status: statusText(rec.state, Date.now()),
-    HostConfig: { NetworkMode: rec.config.networkMode === 'bridge' ? 'bridge' : rec.config.networkMode },
-    NetworkSettings: {
-      Networks: Object.fromEntries(
-        endpoints.map((e) => [
-          e.networkId,
-          { NetworkID: e.networkId, EndpointID: e.id, IPAddress: e.address, MacAddress: e.mac },
-        ]),
-      ),
-    },
-    Mounts: rec.config.mounts.map((m) => ({
-      Type: m.type,
-      ...(m.type === 'tmpfs' ? {} : { Name: m.type === 'volume' ? m.source : '', Source: m.source }),
-      Destination: m.target,
-      RW: m.type === 'tmpfs' ? true : !m.readOnly,
-    })),
-  };
-}
-
-/**
- * docker's stats shape. The CLI computes CPU% as (cpu delta / system delta) x online CPUs x 100, so one sample's
- * percentage is given as deltas over one second of one CPU.
- */
-function statsView(
-  rec: ContainerRecord,
-  s: Awaited<ReturnType<LocalEngine['containers']['stats']>>[number],
-): Record<string, unknown> {
-  const second = 1_000_000_000;
-  const now = new Date().toISOString();
-  return {
-    id: rec.id,
-    name: `/${rec.name}`,
-    read: now,
-    preread: now,
-    pids_stats: { current: s.pids },
-    blkio_stats: {
-      io_service_bytes_recursive: [
-        { major: 0, minor: 0, op: 'read', value: s.blockRead },
-        { major: 0, minor: 0, op: 'write', value: s.blockWrite },
-      ],
-    },
-    num_procs: 0,
-    cpu_stats: {
-      cpu_usage: { total_usage: Math.round((s.cpuPercent / 100) * second) },
-      system_cpu_usage: second,
-      online_cpus: 1,
-    },
-    precpu_stats: { cpu_usage: { total_usage: 0 }, system_cpu_usage: 0, online_cpus: 1 },
-    memory_stats: {
-      usage: s.memoryUsage,
-      limit: s.memoryLimit || os.totalmem(),
-      stats: { inactive_file: 0 },
-    },
-    networks: {},
-  };
+  return summaryView(rec, {
+    image: image?.config ?? {},
+    ports: engine.networks.ports(rec.id),
+    endpoints: engine.networks.endpoints(rec.id),
+    now: Date.now(),
+  });
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { ExecSession } from '../../core/container/process-io.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import type { ExecSession } from '../../drivers/runtime/oci-runtime.ts';
-import type { ExecRequest } from '../../engine/container-exec.ts';
+import type { ExecRequest } from '../../engine/api/containers.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { Body } from './body.ts';

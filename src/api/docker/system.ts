@@ -95,7 +95,7 @@ function stringField(body: Record<string, unknown>, name: string): string {
 }
 
 async function infoView(engine: LocalEngine): Promise<Record<string, unknown>> {
-  const all = engine.containers.store.all();
+  const all = engine.containers.list();
   const count = (s: string) => all.filter((c) => c.state.status === s).length;
   const images = await engine.images.list();
   return {
@@ -167,7 +167,7 @@ async function dfView(engine: LocalEngine): Promise<Record<string, unknown>> {
   return {
     LayersSize: images.reduce((n, i) => n + i.size, 0),
     Images: images.map(imageSummaryView),
-    Containers: engine.containers.store.all().map((c) => ({
+    Containers: engine.containers.list().map((c) => ({
       Id: c.id,
       Names: [`/${c.name}`],
       Image: c.config.image,

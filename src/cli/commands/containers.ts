@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { type Command, Option } from 'commander';
 import type { ContainerConfig } from '../../core/container/config.ts';
-import { matchesContainerFilters, parseContainerFilters } from '../../core/container/list-filter.ts';
+import { parseContainerFilters, selectContainers } from '../../core/container/list-filter.ts';
 import { parseInteger } from '../../core/container/parse.ts';
 import { statusText } from '../../core/container/status-text.ts';
 import { commandLine, networkModeView } from '../../core/container/views.ts';
@@ -12,7 +12,6 @@ import { imageInspectView } from '../../core/image/views.ts';
 import { formatUnixTimestamp, parseTimeArg } from '../../core/logs/timestamp.ts';
 import { volumeView } from '../../core/volume/views.ts';
 import type { Engine } from '../../engine/api/engine.ts';
-import type { StartOptions } from '../../engine/containers.ts';
 import { pumpAttached } from '../attach-io.ts';
 import type { CliContext } from '../context.ts';
 import type { ExecFlags } from '../exec-io.ts';
@@ -41,7 +40,8 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
       const config = configFromFlags(flags, image, args);
       const id = await createContainer(ctx, engine, { flags, config });
       if (flags.detach) {
-        await startOrRemove(engine, id, { detached: true }, config.autoRemove);
+        // An --rm container whose start fails is removed by the engine.
+        await engine.containers.start(id, { detached: true });
         ctx.stdout.write(`${id}\n`);
         return;
       }
@@ -392,7 +392,9 @@ export function registerContainerCommands(program: Command, ctx: CliContext): vo
     .action(async (src: string, dest: string, flags: { archive: boolean; followLink: boolean }) => {
       const engine = await ctx.engine();
       // `-` on one side: a tar on our stdin (`cp - CTR:DIR`) or stdout (`cp CTR:PATH -`).
-      await engine.containers.copy(src, dest, {
+      // The local side is packed here, the container's by the engine (in-process or the daemon), as docker's CLI.
+      const { copyFiles } = await import('../../engine/containers/copy.ts');
+      await copyFiles(await engine.containers.archive(), src, dest, {
         archive: flags.archive,
         followLink: flags.followLink,
         stdin: ctx.stdin,
@@ -471,15 +473,6 @@ async function createContainer(
   return id;
 }
 
-async function startOrRemove(engine: Engine, id: string, opts: StartOptions, autoRemove: boolean) {
-  try {
-    return await engine.containers.start(id, opts);
-  } catch (err) {
-    if (autoRemove) await engine.containers.remove(id, { force: true }).catch(() => {});
-    throw err;
-  }
-}
-
 /** `run` without -d and `start -a`: attach before start, stream until the process exits, return its exit code. */
 async function runAttached(
   ctx: CliContext,
@@ -487,29 +480,24 @@ async function runAttached(
   id: string,
   opts: { stdin: boolean; tty: boolean; sigProxy: boolean; autoRemove: boolean },
 ): Promise<number> {
-  const { record, session } = await startOrRemove(
-    engine,
-    id,
-    { attach: { stdin: opts.stdin }, detached: false },
-    opts.autoRemove,
-  );
+  const { record, session } = await engine.containers.start(id, {
+    attach: { stdin: opts.stdin },
+    detached: false,
+  });
   // undefined: the user detached (Ctrl-P Ctrl-Q) and the container goes on.
   return (await pumpAttached(ctx, engine, record, session!, opts)) ?? 0;
 }
 
 async function listContainers(ctx: CliContext, engine: Engine, flags: PsFlags): Promise<void> {
   const now = Date.now();
-  let records = await engine.containers.list();
   const filters = parseContainerFilters(flags.filter);
-  const showAll =
-    flags.all || flags.latest || flags.last !== undefined || filters.has('status') || filters.has('exited');
-  if (!showAll)
-    records = records.filter(
-      (r) => r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting',
-    );
-  records = records.filter((r) => matchesContainerFilters(r, filters));
-  if (flags.latest) records = records.slice(0, 1);
-  if (flags.last !== undefined) records = records.slice(0, parseInteger(flags.last, '--last', { min: 0 }));
+  const last = flags.last === undefined ? undefined : parseInteger(flags.last, '--last', { min: 0 });
+  const limit = flags.latest ? Math.min(1, last ?? 1) : last;
+  const records = selectContainers(await engine.containers.list(), {
+    all: flags.all,
+    filters,
+    ...(limit !== undefined ? { limit } : {}),
+  });
   if (flags.quiet) {
     for (const r of records) ctx.stdout.write(`${flags.trunc ? shortId(r.id) : r.id}\n`);
     return;

@@ -110,4 +110,6 @@ export interface ContainerState {
   stoppedByUser: boolean;
   /** A hyperbox process (by pid) is in the middle of changing this container: reconcile leaves it alone. */
   busyPid?: number;
+  /** That process's start time (/proc/<pid>/stat field 22): with the pid, its identity (a pid may be reused). */
+  busyStart?: number;
 }

@@ -46,3 +46,21 @@ export function matchesContainerFilters(r: ContainerView, f: Map<string, string[
       }))
   );
 }
+
+/**
+ * docker's `ps` selection, the same for the CLI and the API: only running, paused and restarting containers unless
+ * `all`, a status or exited filter, or a limit asks for the others; then the filters; then the newest `limit`
+ * (records come newest first).
+ */
+export function selectContainers<T extends ContainerView>(
+  records: T[],
+  opts: { all: boolean; filters: Map<string, string[]>; limit?: number },
+): T[] {
+  const { all, filters, limit } = opts;
+  const showAll = all || filters.has('status') || filters.has('exited') || limit !== undefined;
+  const shown = showAll ? records : records.filter((r) => LIVE.includes(r.state.status));
+  const matching = shown.filter((r) => matchesContainerFilters(r, filters));
+  return limit === undefined ? matching : matching.slice(0, limit);
+}
+
+const LIVE: readonly string[] = ['running', 'paused', 'restarting'];

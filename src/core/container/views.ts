@@ -1,4 +1,8 @@
+import { type PortBinding, portMapView } from '../network/ports.ts';
+import type { EndpointRecord, NetworkRecord } from '../network/types.ts';
+import { endpointSettingsView } from '../network/views.ts';
 import type { ContainerConfig, ContainerState } from './config.ts';
+import { statusText } from './status-text.ts';
 
 /**
  * docker-shaped views of a container, shared by the CLI (`ps`, `inspect`) and the docker-compatible API.
@@ -177,4 +181,116 @@ export function inspectView(
 export function networkModeView(cfg: Pick<ContainerConfig, 'networkMode' | 'networkContainer'>): string {
   if (cfg.networkMode === 'container') return `container:${cfg.networkContainer}`;
   return cfg.networkMode === 'loopback' ? 'default' : cfg.networkMode;
+}
+
+/** One row of docker's `GET /containers/json` (what `docker ps` reads). */
+export function summaryView(
+  rec: ContainerView,
+  known: {
+    image: { Entrypoint?: string[] | null; Cmd?: string[] | null };
+    ports: readonly PortBinding[];
+    endpoints: readonly EndpointRecord[];
+    now: number;
+  },
+): Record<string, unknown> {
+  return {
+    Id: rec.id,
+    Names: [`/${rec.name}`],
+    Image: rec.config.image,
+    ImageID: rec.imageId,
+    Command: commandLine(rec.config, known.image).join(' '),
+    Created: Math.floor(rec.createdAt / 1000),
+    Ports: known.ports.map((p) => ({
+      IP: p.hostIp || '0.0.0.0',
+      PrivatePort: p.containerPort,
+      PublicPort: p.hostPort,
+      Type: p.proto,
+    })),
+    Labels: rec.config.labels,
+    State: rec.state.status,
+    Status: statusText(rec.state, known.now),
+    HostConfig: { NetworkMode: rec.config.networkMode === 'bridge' ? 'bridge' : rec.config.networkMode },
+    NetworkSettings: {
+      Networks: Object.fromEntries(
+        known.endpoints.map((e) => [
+          e.networkId,
+          { NetworkID: e.networkId, EndpointID: e.id, IPAddress: e.address, MacAddress: e.mac },
+        ]),
+      ),
+    },
+    Mounts: rec.config.mounts.map((m) => ({
+      Type: m.type,
+      ...(m.type === 'tmpfs' ? {} : { Name: m.type === 'volume' ? m.source : '', Source: m.source }),
+      Destination: m.target,
+      RW: m.type === 'tmpfs' ? true : !m.readOnly,
+    })),
+  };
+}
+
+/** docker's NetworkSettings of inspect: one entry per network joined, the published ports, the first address. */
+export function networkSettingsView(
+  endpoints: readonly EndpointRecord[],
+  networkOf: (id: string) => NetworkRecord,
+  ports: readonly PortBinding[],
+): Record<string, unknown> {
+  const networks: Record<string, unknown> = {};
+  for (const ep of endpoints) {
+    const n = networkOf(ep.networkId);
+    networks[n.name] = endpointSettingsView(n, ep);
+  }
+  return {
+    Networks: networks,
+    Ports: portMapView([...ports]),
+    IPAddress: endpoints[0]?.address ?? '',
+    MacAddress: endpoints[0]?.mac ?? '',
+  };
+}
+
+/** The usage figures of one stats sample (the engine's ContainerStatsSample). */
+export interface UsageSample {
+  cpuPercent: number;
+  memoryUsage: number;
+  memoryLimit: number;
+  pids: number;
+  blockRead: number;
+  blockWrite: number;
+}
+
+/**
+ * docker's stats shape. The CLI computes CPU% as (cpu delta / system delta) x online CPUs x 100, so one sample's
+ * percentage is given as deltas over one second of one CPU. Without a memory limit, the host's memory is the limit.
+ */
+export function statsView(
+  rec: Pick<ContainerView, 'id' | 'name'>,
+  s: UsageSample,
+  at: { hostMemory: number; now: number },
+): Record<string, unknown> {
+  const second = 1_000_000_000;
+  const now = new Date(at.now).toISOString();
+  return {
+    id: rec.id,
+    name: `/${rec.name}`,
+    read: now,
+    preread: now,
+    pids_stats: { current: s.pids },
+    blkio_stats: {
+      io_service_bytes_recursive: [
+        { major: 0, minor: 0, op: 'read', value: s.blockRead },
+        { major: 0, minor: 0, op: 'write', value: s.blockWrite },
+      ],
+    },
+    num_procs: 0,
+    cpu_stats: {
+      cpu_usage: { total_usage: Math.round((s.cpuPercent / 100) * second) },
+      system_cpu_usage: second,
+      online_cpus: 1,
+    },
+    precpu_stats: { cpu_usage: { total_usage: 0 }, system_cpu_usage: 0, online_cpus: 1 },
+    memory_stats: {
+      usage: s.memoryUsage,
+      limit: s.memoryLimit || at.hostMemory,
+      stats: { inactive_file: 0 },
+    },
+    networks: {},
+  };
 }

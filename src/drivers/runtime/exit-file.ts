@@ -1,4 +1,4 @@
-import { watch } from 'node:fs';
+import { mkdirSync, watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InternalError } from '../../core/errors.ts';
@@ -61,6 +61,19 @@ export function waitExitFile(loc: ExitLocation & { signal?: AbortSignal }): Prom
     watcher.on('error', (err) => finish(err));
     check();
   });
+}
+
+/**
+ * Calls `onExit(id)` for each exit file that appears in `exitDir`, whatever container it is of (a long-running
+ * engine records exits as monitors write them). Returns a stop function.
+ */
+export function watchExitDir(exitDir: string, onExit: (id: string) => void): () => void {
+  mkdirSync(exitDir, { recursive: true });
+  const watcher = watch(exitDir, (_event, file) => {
+    if (file) onExit(String(file));
+  });
+  watcher.on('error', () => {});
+  return () => watcher.close();
 }
 
 async function exists(file: string): Promise<boolean> {

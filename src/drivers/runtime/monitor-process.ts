@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { FailedPreconditionError } from '../../core/errors.ts';
+import { pidRuns } from '../proc/process.ts';
 import { exitHeadroom } from './exit-headroom.ts';
 import { SyncPipeReader } from './sync-pipe.ts';
 
@@ -109,20 +110,11 @@ export async function reapStray(pid: number, ms = 2000): Promise<void> {
   if (pid <= 0) return;
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!alive(pid)) return;
+    // Gone or a zombie (the monitor is reparented to an init that may reap it late).
+    if (!pidRuns(pid)) return;
     await new Promise((r) => setTimeout(r, 10));
   }
   try {
     process.kill(pid, 'SIGKILL');
   } catch {}
-}
-
-/** Running, as opposed to gone or a zombie (the monitor is reparented to an init that may reap it late). */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }

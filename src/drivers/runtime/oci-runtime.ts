@@ -1,3 +1,12 @@
+import type {
+  AttachSession,
+  ExecSession,
+  ExitRecord,
+  TerminalSize,
+} from '../../core/container/process-io.ts';
+
+export type { AttachSession, ExecSession, ExitRecord, TerminalSize };
+
 /**
  * The OCI runtime seen through its monitor: runc does the work, conmon (one per container) owns the container's
  * stdio, log file and exit code, and outlives every hyperbox process. A thin adapter: no policy, no state machine
@@ -11,6 +20,9 @@
  *
  * Life cycle: create -> (attach) -> start -> [exec | kill | pause/resume | state | pids]* -> exit -> delete.
  * `delete` is the only call that removes runc's state; nothing here removes the bundle, which the caller owns.
+ *
+ * Implementations: ConmonRuncRuntime (conmon-runc.ts) and, for unit tests, FakeOciRuntime
+ * (testing/fake-oci-runtime.ts); both pass the one contract suite, testing/oci-runtime.suite.ts.
  */
 export interface OciRuntime {
   /**
@@ -81,20 +93,9 @@ export interface ExitLocation {
   bundle: string;
 }
 
-export interface TerminalSize {
-  rows: number;
-  cols: number;
-}
-
 export interface RuntimeState {
   status: 'created' | 'running' | 'paused' | 'stopped' | 'creating';
   pid: number;
-}
-
-export interface ExitRecord {
-  exitCode: number;
-  finishedAt: number; // ms since epoch (the exit file's mtime)
-  oomKilled: boolean;
 }
 
 export interface ExecOptions {
@@ -108,26 +109,4 @@ export interface ExecOptions {
   consoleSize?: TerminalSize;
   capabilities?: string[];
   noNewPrivileges?: boolean;
-}
-
-export interface ExecSession {
-  /** The process's host pid. */
-  pid: number;
-  /** stdin to the process (when opts.stdin and not detached). */
-  stdin?: NodeJS.WritableStream;
-  /** Output (merged into stdout with a tty); empty streams for a detached session. */
-  stdout: NodeJS.ReadableStream;
-  stderr: NodeJS.ReadableStream;
-  resize(size: TerminalSize): Promise<void>;
-  /** The exit status (128+n for signal n); absent for a detached session, whose exit status is not kept. */
-  exitCode?: Promise<number>;
-}
-
-export interface AttachSession {
-  stdout: NodeJS.ReadableStream;
-  stderr: NodeJS.ReadableStream;
-  /** Present when attached with stdin: ending it closes the container's stdin (unless the monitor keeps it). */
-  stdin?: NodeJS.WritableStream;
-  /** Disconnects without affecting the container. */
-  close(): void;
 }

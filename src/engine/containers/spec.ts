@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { ALL_CAPABILITIES, capabilitiesFromMask } from '../core/container/capabilities.ts';
-import type { MountRequest } from '../core/container/config.ts';
-import type { OciMount, OciSpec } from '../core/container/oci-types.ts';
-import { buildSpec, type ImageProcessConfig } from '../core/container/spec.ts';
-import { resolveUser } from '../core/container/user.ts';
-import { FailedPreconditionError } from '../core/errors.ts';
-import { readRlimitCaps } from '../drivers/runtime/host-limits.ts';
-import type { ContainerPaths } from './container-files.ts';
-import type { ContainerRecord } from './container-store.ts';
+import { ALL_CAPABILITIES, capabilitiesFromMask } from '../../core/container/capabilities.ts';
+import type { MountRequest } from '../../core/container/config.ts';
+import type { OciMount, OciSpec } from '../../core/container/oci-types.ts';
+import { buildSpec, type ImageProcessConfig } from '../../core/container/spec.ts';
+import { resolveUser } from '../../core/container/user.ts';
+import { FailedPreconditionError } from '../../core/errors.ts';
+import { readRlimitCaps } from '../../drivers/runtime/host-limits.ts';
+import type { ContainerRecord } from '../api/containers.ts';
+import type { ContainerPaths } from './files.ts';
 import { userFilesAt } from './rootfs-read.ts';
 
 /** Where Debian's `tini` package puts its static build: bind-mounted into the container for --init. */

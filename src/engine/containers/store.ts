@@ -1,15 +1,7 @@
-import type { ContainerConfig, ContainerState } from '../core/container/config.ts';
-import { ConflictError, NotFoundError } from '../core/errors.ts';
-import type { Database } from '../drivers/store/database.ts';
-
-export interface ContainerRecord {
-  id: string;
-  name: string;
-  imageId: string;
-  createdAt: number;
-  config: ContainerConfig;
-  state: ContainerState;
-}
+import type { ContainerConfig, ContainerState } from '../../core/container/config.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { Database } from '../../drivers/store/database.ts';
+import type { ContainerRecord } from '../api/containers.ts';
 
 interface Row {
   id: string;

@@ -1,5 +1,5 @@
-import type { ContainerConfig } from '../core/container/config.ts';
-import { FailedPreconditionError } from '../core/errors.ts';
+import type { ContainerConfig } from '../../core/container/config.ts';
+import { FailedPreconditionError } from '../../core/errors.ts';
 import {
   attributesJson,
   type LogConfig,
@@ -7,33 +7,14 @@ import {
   type LogSubject,
   logAttributes,
   logSettings,
-} from '../core/logs/log-config.ts';
-import { fixedTime, parseUnixTimestamp } from '../core/logs/timestamp.ts';
-import type { LogFileFormat } from '../drivers/logs/log-files.ts';
-import { readLog, recordTime } from '../drivers/logs/log-reader.ts';
-import { startLogWriter, stopLogWriter, waitLogWriterGone } from '../drivers/logs/log-writer.ts';
-import type { LogRecord } from '../drivers/logs/record.ts';
-import type { ContainerPaths } from './container-files.ts';
-import type { ContainerRecord } from './container-store.ts';
-
-/** What `logs` asks for. Times are docker's API form, `<seconds>[.<nanoseconds>]`. */
-export interface LogsRequest {
-  follow: boolean;
-  tail?: number;
-  since?: string;
-  until?: string;
-  /** Each record prefixed with its time, docker's RFC 3339 with nine digits and Z. */
-  timestamps?: boolean;
-  /** Each record prefixed with the attributes its driver attached (labels, env, tag), as docker's --details. */
-  details?: boolean;
-  signal?: AbortSignal;
-}
-
-/** Output ready to print, in order; consecutive records of one stream come as one chunk. */
-export interface LogChunk {
-  stream: 'stdout' | 'stderr';
-  data: Buffer;
-}
+} from '../../core/logs/log-config.ts';
+import { fixedTime, parseUnixTimestamp } from '../../core/logs/timestamp.ts';
+import type { LogFileFormat } from '../../drivers/logs/log-files.ts';
+import { readLog, recordTime } from '../../drivers/logs/log-reader.ts';
+import { startLogWriter, stopLogWriter, waitLogWriterGone } from '../../drivers/logs/log-writer.ts';
+import type { LogRecord } from '../../drivers/logs/record.ts';
+import type { ContainerRecord, LogChunk, LogsRequest } from '../api/containers.ts';
+import type { ContainerPaths } from './files.ts';
 
 /** The log config of a record: containers created before log drivers have conmon's k8s-file. */
 export function logConfigOf(config: Pick<ContainerConfig, 'logConfig'>): LogConfig {

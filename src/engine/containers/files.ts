@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Layout } from '../core/paths.ts';
+import type { Layout } from '../../core/paths.ts';
 
 /**
  * Where one container's files live. The container directory is also the OCI bundle (config.json) and holds the

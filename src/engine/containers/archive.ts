@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertsDirectory, containerPath, goFileMode } from '../core/container/copy-plan.ts';
-import { isActive } from '../core/container/state.ts';
-import { resolveUser } from '../core/container/user.ts';
-import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import { mountOverlay, unmount } from '../drivers/mounts/overlay.ts';
-import { type Resolved, RootDir } from '../drivers/rootfs/in-root.ts';
-import { packNode } from '../drivers/rootfs/pack.ts';
-import { unpackInto } from '../drivers/rootfs/unpack.ts';
-import type { ContainerRecord } from './container-store.ts';
-import type { ContainerService } from './containers.ts';
+import { assertsDirectory, containerPath, goFileMode } from '../../core/container/copy-plan.ts';
+import { isActive } from '../../core/container/state.ts';
+import { resolveUser } from '../../core/container/user.ts';
+import { ConflictError, HyperboxError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
+import { mountOverlay, unmount } from '../../drivers/mounts/overlay.ts';
+import { type Resolved, RootDir } from '../../drivers/rootfs/in-root.ts';
+import { packNode } from '../../drivers/rootfs/pack.ts';
+import { unpackInto } from '../../drivers/rootfs/unpack.ts';
+import type { ContainerArchive, ContainerPathStat, ContainerRecord } from '../api/containers.ts';
+import type { ContainerPaths } from './files.ts';
 import { userFilesIn } from './rootfs-read.ts';
 
 /**
@@ -21,59 +21,35 @@ import { userFilesIn } from './rootfs-read.ts';
  * `cp` and the archive routes: tar-stream stays out of every other command's start-up.)
  */
 
-/** What docker's archive API says about a path in a container (`X-Docker-Container-Path-Stat`). */
-export interface ContainerPathStat {
-  name: string;
-  size: number;
-  /** Go's os.FileMode: permission bits plus type bits (1<<31 directory, 1<<27 symbolic link...). */
-  mode: number;
-  mtime: string;
-  /** For a link: where it leads, resolved inside the container (docker's absolute form), even when dangling. */
-  linkTarget: string;
-}
-
 /**
- * The container side of `cp`, as docker's archive API offers it (HEAD, GET and PUT /containers/{id}/archive):
- * in-process (engine/container-archive.ts) or over the daemon's socket (client/remote-containers.ts). It never
- * sees a host path: the local side is packed and unpacked here, by the caller, as docker's CLI does.
+ * What the archive needs of the containers: a record by reference, its directories, and its image's layers (a
+ * stopped container's overlay is mounted for the call). Not the service: this file is loaded only on demand.
  */
-export interface ContainerArchive {
-  /** Throws NotFound ("No such container") unless `ref` names a container. */
-  check(ref: string): Promise<void>;
-  /** NotFound ("Could not find the file ...") when the path is missing. */
-  stat(ref: string, file: string): Promise<ContainerPathStat>;
-  get(
-    ref: string,
-    file: string,
-    sink: (stat: ContainerPathStat, tar: Readable) => Promise<void>,
-  ): Promise<void>;
-  put(
-    ref: string,
-    dir: string,
-    tar: Readable,
-    opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean },
-  ): Promise<void>;
+export interface ArchiveContext {
+  get(ref: string): ContainerRecord;
+  paths(id: string): ContainerPaths;
+  lowerDirs(imageId: string): Promise<string[]>;
 }
 
 /** The archive API of the in-process engine. */
-export function localArchive(svc: ContainerService): ContainerArchive {
+export function localArchive(ctx: ArchiveContext): ContainerArchive {
   return {
     check: async (ref) => {
-      svc.get(ref);
+      ctx.get(ref);
     },
-    stat: (ref, file) => statContainerPath(svc, ref, file),
-    get: (ref, file, sink) => archiveFromContainer(svc, ref, file, sink),
-    put: (ref, dir, tar, opts) => extractIntoContainer(svc, ref, dir, tar, opts),
+    stat: (ref, file) => statContainerPath(ctx, ref, file),
+    get: (ref, file, sink) => archiveFromContainer(ctx, ref, file, sink),
+    put: (ref, dir, tar, opts) => extractIntoContainer(ctx, ref, dir, tar, opts),
   };
 }
 
 /** `HEAD /containers/{id}/archive`. */
 export function statContainerPath(
-  svc: ContainerService,
+  ctx: ArchiveContext,
   ref: string,
   file: string,
 ): Promise<ContainerPathStat> {
-  return withContainerTree(svc, ref, async (tree, rec) => {
+  return withContainerTree(ctx, ref, async (tree, rec) => {
     const found = lookupSource(tree, rec, file);
     try {
       return statOf(tree, found, file);
@@ -88,12 +64,12 @@ export function statContainerPath(
  * "dir/.", "/" for the root, as docker names them), handed to `sink` while the container's tree is open.
  */
 export function archiveFromContainer(
-  svc: ContainerService,
+  ctx: ArchiveContext,
   ref: string,
   file: string,
   sink: (stat: ContainerPathStat, tar: Readable) => Promise<void>,
 ): Promise<void> {
-  return withContainerTree(svc, ref, async (tree, rec) => {
+  return withContainerTree(ctx, ref, async (tree, rec) => {
     const found = lookupSource(tree, rec, file);
     try {
       const stat = statOf(tree, found, file);
@@ -111,13 +87,13 @@ export function archiveFromContainer(
  * host). `noOverwriteDirNonDir`: never a directory replaced by a non-directory or the reverse.
  */
 export function extractIntoContainer(
-  svc: ContainerService,
+  ctx: ArchiveContext,
   ref: string,
   dir: string,
   tar: Readable,
   opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean },
 ): Promise<void> {
-  return withContainerTree(svc, ref, async (tree, rec) => {
+  return withContainerTree(ctx, ref, async (tree, rec) => {
     const abs = containerPath(dir);
     let chain: ReturnType<RootDir['resolveDir']>;
     try {
@@ -145,13 +121,13 @@ export function extractIntoContainer(
  * unmounted when `fn` is done (every descriptor into it closed first).
  */
 async function withContainerTree<T>(
-  svc: ContainerService,
+  ctx: ArchiveContext,
   ref: string,
   fn: (tree: RootDir, rec: ContainerRecord) => Promise<T>,
 ): Promise<T> {
-  const rec = svc.get(ref);
+  const rec = ctx.get(ref);
   const label = `container ${rec.name}`;
-  const p = svc.paths(rec.id);
+  const p = ctx.paths(rec.id);
   if (isActive(rec.state.status) && rec.state.pid) {
     return RootDir.with(`/proc/${rec.state.pid}/root`, label, (tree) => {
       // The root it pivoted into is our overlay mount: anything else means the recorded pid is no longer the
@@ -165,7 +141,7 @@ async function withContainerTree<T>(
       return fn(tree, rec);
     });
   }
-  const lowerDirs = await svc.images.lowerDirs(rec.imageId);
+  const lowerDirs = await ctx.lowerDirs(rec.imageId);
   await mountOverlay({ lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs });
   try {
     return await RootDir.with(p.rootfs, label, (tree) => fn(tree, rec));

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseCopyArgs } from '../core/container/copy-args.ts';
+import { parseCopyArgs } from '../../core/container/copy-args.ts';
 import {
   assertsDirectory,
   type CopyDest,
@@ -14,18 +14,12 @@ import {
   planCopy,
   preserveTrailing,
   splitPathDirEntry,
-} from '../core/container/copy-plan.ts';
-import { HyperboxError, InvalidArgumentError, NotFoundError } from '../core/errors.ts';
-import { RootDir } from '../drivers/rootfs/in-root.ts';
-import { packNode } from '../drivers/rootfs/pack.ts';
-import { unpackInto } from '../drivers/rootfs/unpack.ts';
-import type { ContainerArchive, ContainerPathStat } from './container-archive.ts';
-
-/** The streams `cp` reads and writes for `-`: a tar on stdin (`cp - CTR:DIR`) or stdout (`cp CTR:PATH -`). */
-export interface CopyStreams {
-  stdin?: NodeJS.ReadableStream;
-  stdout?: NodeJS.WritableStream;
-}
+} from '../../core/container/copy-plan.ts';
+import { HyperboxError, InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
+import { RootDir } from '../../drivers/rootfs/in-root.ts';
+import { packNode } from '../../drivers/rootfs/pack.ts';
+import { unpackInto } from '../../drivers/rootfs/unpack.ts';
+import type { ContainerArchive, ContainerPathStat, CopyStreams } from '../api/containers.ts';
 
 /**
  * `cp SRC DEST` the way docker's CLI does it: stat the container side, plan with docker's rules

@@ -1,4 +1,4 @@
-import { RootDir } from '../drivers/rootfs/in-root.ts';
+import { RootDir } from '../../drivers/rootfs/in-root.ts';
 
 /** /etc/passwd and /etc/group are read whole; a larger one is not a passwd file a user lookup should parse. */
 const MAX_USER_FILE = 4 * 1024 * 1024;

@@ -1,17 +1,6 @@
-import { openCgroupReader } from '../drivers/cgroups/open.ts';
-import { cgroupsPathFor } from './container-spec.ts';
-import type { ContainerRecord } from './container-store.ts';
-
-export interface ContainerStatsSample {
-  id: string;
-  name: string;
-  cpuPercent: number; // of one CPU, as docker computes it
-  memoryUsage: number; // bytes, reclaimable cache excluded (docker's rule)
-  memoryLimit: number;
-  pids: number;
-  blockRead: number;
-  blockWrite: number;
-}
+import { openCgroupReader } from '../../drivers/cgroups/open.ts';
+import type { ContainerRecord, ContainerStatsSample } from '../api/containers.ts';
+import { cgroupsPathFor } from './spec.ts';
 
 /** One sample per container: two cgroup readings `intervalMs` apart give the CPU percentage. */
 export async function sampleStats(

@@ -1,23 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { OciSpec } from '../core/container/oci-types.ts';
-import { resolveUser } from '../core/container/user.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
-import type { ExecSession } from '../drivers/runtime/oci-runtime.ts';
-import { hostCapabilities } from './container-spec.ts';
-import type { ContainerService } from './containers.ts';
+import type { OciSpec } from '../../core/container/oci-types.ts';
+import type { ExecSession } from '../../core/container/process-io.ts';
+import { resolveUser } from '../../core/container/user.ts';
+import { InvalidArgumentError } from '../../core/errors.ts';
+import type { OciRuntime } from '../../drivers/runtime/oci-runtime.ts';
+import type { ContainerRecord, ExecRequest } from '../api/containers.ts';
+import type { ContainerPaths } from './files.ts';
 import { userFilesAt } from './rootfs-read.ts';
+import { hostCapabilities } from './spec.ts';
 
-export interface ExecRequest {
-  args: string[];
-  env: string[];
-  workdir?: string;
-  user?: string;
-  tty: boolean;
-  stdin: boolean;
-  detach: boolean;
-  privileged: boolean;
-  consoleSize?: { rows: number; cols: number };
+/** What exec needs of the containers: the record of a running one, its directories, the runtime. */
+export interface ExecContext {
+  requireRunning(ref: string): ContainerRecord;
+  paths(id: string): ContainerPaths;
+  runtime: Pick<OciRuntime, 'exec'>;
 }
 
 /**
@@ -25,14 +22,10 @@ export interface ExecRequest {
  * directory, user, capabilities: read back from the bundle's config.json, the spec it was started with), with
  * the request's overrides on top.
  */
-export async function execInContainer(
-  svc: ContainerService,
-  ref: string,
-  req: ExecRequest,
-): Promise<ExecSession> {
-  const rec = svc.requireRunning(ref);
+export async function execInContainer(ctx: ExecContext, ref: string, req: ExecRequest): Promise<ExecSession> {
+  const rec = ctx.requireRunning(ref);
   if (req.args.length === 0) throw new InvalidArgumentError('no command specified');
-  const p = svc.paths(rec.id);
+  const p = ctx.paths(rec.id);
   const spec = JSON.parse(fs.readFileSync(path.join(p.bundle, 'config.json'), 'utf8')) as OciSpec;
   const proc = spec.process!;
   let user = {
@@ -47,7 +40,7 @@ export async function execInContainer(
     user = { uid: r.uid, gid: r.gid, additionalGids: r.additionalGids };
   }
   const env = mergeEnv(proc.env ?? [], req.env);
-  return svc.runtime.exec(rec.id, {
+  return ctx.runtime.exec(rec.id, {
     args: req.args,
     env,
     cwd: req.workdir ?? proc.cwd,
