@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.ts';
 import { type Digest, hexOf, isDigest } from '../../core/image/digest.ts';
 import type { ContentStore, StagedBlob } from '../../core/image/stores.ts';
 import type { Layout } from '../../core/paths.ts';
 import { HashingStream } from '../layers/hashing.ts';
+import { stageAndCommit } from './stage-and-commit.ts';
 
 /**
  * Blobs as files: `layout.blobs/<hex>`, read-only. A blob is written to `layout.ingest`, hashed while it streams,
@@ -109,10 +110,7 @@ export class FileContentStore implements ContentStore {
     source: Readable | Uint8Array,
     expected?: { digest?: Digest; size?: number },
   ): Promise<{ digest: Digest; size: number }> {
-    const readable = source instanceof Uint8Array ? Readable.from([Buffer.from(source)]) : source;
-    const staged = await this.stage(readable, expected);
-    staged.commit();
-    return { digest: staged.digest, size: staged.size };
+    return stageAndCommit(this, source, expected);
   }
 
   delete(digest: Digest): void {

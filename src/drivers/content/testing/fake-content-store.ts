@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../../../core/errors.ts';
 import { type Digest, hexOf, sha256 } from '../../../core/image/digest.ts';
 import type { ContentStore, StagedBlob } from '../../../core/image/stores.ts';
+import { stageAndCommit } from '../stage-and-commit.ts';
 
 /**
  * A ContentStore for tests: the index of committed blobs in memory, their bytes in plain files under `dir` (callers
@@ -78,10 +79,7 @@ export class FakeContentStore implements ContentStore {
     source: Readable | Uint8Array,
     expected?: { digest?: Digest; size?: number },
   ): Promise<{ digest: Digest; size: number }> {
-    const readable = source instanceof Uint8Array ? Readable.from([Buffer.from(source)]) : source;
-    const staged = await this.stage(readable, expected);
-    staged.commit();
-    return { digest: staged.digest, size: staged.size };
+    return stageAndCommit(this, source, expected);
   }
 
   delete(digest: Digest): void {

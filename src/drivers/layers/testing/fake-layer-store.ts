@@ -28,12 +28,7 @@ export class FakeLayerStore implements LayerStore {
     return fs.existsSync(this.dir(chainId));
   }
 
-  async unpack(opts: {
-    blob: string | Readable;
-    parent: Digest | undefined;
-    expectedDiffId?: Digest;
-    label: string;
-  }): Promise<UnpackedLayer> {
+  async unpack(opts: Parameters<LayerStore['unpack']>[0]): Promise<UnpackedLayer> {
     this.unpacks++;
     let bytes = typeof opts.blob === 'string' ? fs.readFileSync(opts.blob) : await readAll(opts.blob);
     if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
