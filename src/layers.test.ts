@@ -34,7 +34,6 @@ const PENDING = new Set([
   'client/remote-containers.ts -> engine/container-stats.ts',
   'client/remote-containers.ts -> engine/container-store.ts',
   'client/remote-containers.ts -> engine/containers.ts',
-  'client/remote-engine.ts -> engine/disk-usage.ts',
   'client/remote-engine.ts -> engine/events.ts',
   'client/remote-engine.ts -> engine/networks.ts',
   'client/remote-engine.ts -> engine/planner.ts',
@@ -58,8 +57,6 @@ const PENDING = new Set([
   'engine/api/images.ts -> engine/image-push.ts',
   'engine/api/images.ts -> engine/images.ts',
   'engine/api/networks.ts -> engine/networks.ts',
-  'engine/api/system.ts -> engine/disk-usage.ts',
-  'engine/api/system.ts -> engine/reset.ts',
   'engine/api/vms.ts -> drivers/qemu/qemu-img.ts',
   'engine/api/vms.ts -> engine/vm-images.ts',
   'engine/api/vms.ts -> engine/vm-store.ts',
@@ -137,7 +134,6 @@ function circles(graph: Map<string, string[]>): string[] {
 
 /** Rings that remain while the engine is split; may only shrink, like PENDING. */
 const PENDING_CIRCLES = new Set<string>([
-  'engine/api/containers.ts engine/api/engine.ts engine/api/events.ts engine/api/networks.ts engine/api/system.ts engine/api/vms.ts engine/api/volumes.ts engine/local-engine.ts engine/reset.ts',
   'engine/container-archive.ts engine/container-copy.ts engine/container-exec.ts engine/containers.ts',
 ]);
 

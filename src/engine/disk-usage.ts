@@ -2,32 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isActive } from '../core/container/state.ts';
 import type { Layout } from '../core/paths.ts';
+import type { DiskUsage, UsageLine } from './api/system.ts';
 import type { ContainerRecord } from './container-store.ts';
 import type { ImageSummary } from './images.ts';
 import { duSync, type Volume } from './volumes.ts';
-
-/** One kind of object in `system df`: how many, how many in use, bytes, and bytes a prune would give back. */
-export interface UsageLine {
-  total: number;
-  active: number;
-  size: number;
-  reclaimable: number;
-}
-
-/** `system df`: what takes space under the state root, and what is left there. */
-export interface DiskUsage {
-  images: UsageLine;
-  containers: UsageLine;
-  volumes: UsageLine;
-  root: {
-    path: string;
-    /** Bytes free on the state root's file system. */
-    free: number;
-    /** The space reserve kept for removals on a full disk: what it holds now and its size. */
-    reserveHeld: number;
-    reserveSize: number;
-  };
-}
 
 /**
  * Adds it up from what the engine knows. Images: their unpacked sizes, reclaimable when no container uses them.

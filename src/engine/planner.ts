@@ -13,8 +13,8 @@ import {
 import type { HostReserve } from '../core/ledger/types.ts';
 import type { Layout } from '../core/paths.ts';
 import { readHostFacts } from '../drivers/host/host-inventory.ts';
-import { readLedgerPolicy } from './engine-config.ts';
 import type { Ledger } from './ledger.ts';
+import { readLedgerPolicy } from './system/engine-config.ts';
 
 export interface PlanReport extends PlanResult {
   host: PlanHostSpec & { logicalCpus: number; source: 'live' | 'hypothetical' };

@@ -12,7 +12,6 @@ import { SPACE_RESERVE_BYTES, SpaceReserve } from '../drivers/store/space-reserv
 import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
 import { diskUsage } from '../engine/disk-usage.ts';
-import { readLogDefaults } from '../engine/engine-config.ts';
 import { EventLog } from '../engine/events.ts';
 import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images.ts';
@@ -21,7 +20,8 @@ import type { LocalEngine } from '../engine/local-engine.ts';
 import { NetworkService } from '../engine/networks.ts';
 import { reconcileEngine } from '../engine/reconcile.ts';
 import { recordReferences } from '../engine/references.ts';
-import { resetEngine } from '../engine/reset.ts';
+import { readLogDefaults } from '../engine/system/engine-config.ts';
+import { resetEngine } from '../engine/system/reset.ts';
 import { VmImageService } from '../engine/vm-images.ts';
 import { VmService } from '../engine/vms.ts';
 import { VolumeService } from '../engine/volumes.ts';

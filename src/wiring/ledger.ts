@@ -1,8 +1,8 @@
 import type { Layout } from '../core/paths.ts';
 import { hostCapacityOf, readHostFacts, readStorage } from '../drivers/host/host-inventory.ts';
 import type { Database } from '../drivers/store/database.ts';
-import { readLedgerPolicy } from '../engine/engine-config.ts';
 import { type ContainerCpuPool, Ledger } from '../engine/ledger.ts';
+import { readLedgerPolicy } from '../engine/system/engine-config.ts';
 
 /**
  * The ledger of this host for one state root: the live CPUs and memory, the policy from `<root>/engine.json`, and

@@ -1,5 +1,5 @@
 import type { LocalEngine } from '../../engine/local-engine.ts';
-import { emptyEngine } from '../../engine/reset.ts';
+import { emptyEngine } from '../../engine/system/reset.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
 

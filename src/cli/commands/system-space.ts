@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { FailedPreconditionError } from '../../core/errors.ts';
 import { humanSize, shortBinarySize } from '../../core/human.ts';
-import type { UsageLine } from '../../engine/disk-usage.ts';
+import type { UsageLine } from '../../engine/api/system.ts';
 import type { CliContext } from '../context.ts';
 import { readAnswer } from '../prompt.ts';
 import { formatTable } from '../table.ts';

@@ -4,7 +4,7 @@ import type { LogChunk, LogsRequest } from '../container-logs.ts';
 import type { ContainerStatsSample } from '../container-stats.ts';
 import type { ContainerRecord } from '../container-store.ts';
 import type { CreateRequest, StartOptions } from '../containers.ts';
-import type { Awaitable } from './engine.ts';
+import type { Awaitable } from './awaitable.ts';
 
 /** Containers: life cycle, attach/exec streams, logs, files. `ref` is a name, a full id or a unique id prefix. */
 export interface ContainerEngine {

@@ -8,12 +8,6 @@ import type { VmEngine } from './vms.ts';
 import type { VolumeEngine } from './volumes.ts';
 
 /**
- * An answer that the in-process engine may give at once and the daemon's client gives later: callers always
- * `await` it, so either implementation fits.
- */
-export type Awaitable<T> = T | Promise<T>;
-
-/**
  * The engine as the CLI sees it: one interface per kind of thing it manages, covering exactly what the CLI uses.
  * Two implementations: in-process (the services in this folder, built by wiring/engine.ts) and the client of the
  * daemon's API (client/remote-engine.ts). Errors are HyperboxErrors either way, with the same class and message.

@@ -1,5 +1,5 @@
 import type { EngineEvent, EventFilter } from '../events.ts';
-import type { Awaitable } from './engine.ts';
+import type { Awaitable } from './awaitable.ts';
 
 export interface EventEngine {
   /** Events after sequence number `afterSeq` that match, oldest first, and the last sequence number read. */

@@ -1,7 +1,7 @@
 import type { PortBinding } from '../../core/network/ports.ts';
 import type { NetworkInspect } from '../../core/network/types.ts';
 import type { NetworkAttachment, NetworkCreateOptions } from '../networks.ts';
-import type { Awaitable } from './engine.ts';
+import type { Awaitable } from './awaitable.ts';
 
 export interface NetworkEngine {
   create(opts: NetworkCreateOptions): Awaitable<NetworkInspect>;

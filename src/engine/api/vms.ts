@@ -4,7 +4,7 @@ import type { QemuSnapshot } from '../../drivers/qemu/qemu-img.ts';
 import type { VmImageRecord } from '../vm-images.ts';
 import type { VmRecord } from '../vm-store.ts';
 import type { VmCreateRequest } from '../vms.ts';
-import type { Awaitable } from './engine.ts';
+import type { Awaitable } from './awaitable.ts';
 
 /** Virtual machines: life cycle, disks, snapshots, the serial console. `ref` is a name, a full id or a prefix. */
 export interface VmEngine {

@@ -1,5 +1,5 @@
 import type { Volume } from '../volumes.ts';
-import type { Awaitable } from './engine.ts';
+import type { Awaitable } from './awaitable.ts';
 
 export interface VolumeEngine {
   create(opts: {
