@@ -43,7 +43,7 @@ import { prepareSpec } from './container-spec.ts';
 import { type ContainerStatsSample, sampleStats } from './container-stats.ts';
 import { type ContainerRecord, ContainerStore } from './container-store.ts';
 import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from './event-wakeup.ts';
-import type { EventLog } from './events.ts';
+import type { EventLog } from './events/service.ts';
 import type { ImageService } from './images.ts';
 import type { ContainerCpuPool } from './ledger.ts';
 import type { NetworkService } from './networks.ts';

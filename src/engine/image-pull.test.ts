@@ -7,7 +7,7 @@ import { sha256 } from '../core/image/digest.ts';
 import { layoutFor } from '../core/paths.ts';
 import { buildImage, FakeRegistry } from '../drivers/registry/fake-registry.ts';
 import { Database } from '../drivers/store/database.ts';
-import { EventLog } from './events.ts';
+import { EventLog } from './events/service.ts';
 import type { ProgressEvent } from './image-pull.ts';
 import { ImageService } from './images.ts';
 import { NO_USERS } from './references.ts';

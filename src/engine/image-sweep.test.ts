@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { layoutFor } from '../core/paths.ts';
 import { buildImage, FakeRegistry } from '../drivers/registry/fake-registry.ts';
 import { Database } from '../drivers/store/database.ts';
-import { EventLog } from './events.ts';
+import { EventLog } from './events/service.ts';
 import { ImageService } from './images.ts';
 import { NO_USERS } from './references.ts';
 
@@ -39,7 +39,7 @@ describe('a pull killed with SIGKILL', () => {
       const script = `
         import { layoutFor } from ${JSON.stringify(path.resolve('src/core/paths.ts'))};
         import { Database } from ${JSON.stringify(path.resolve('src/drivers/store/database.ts'))};
-        import { EventLog } from ${JSON.stringify(path.resolve('src/engine/events.ts'))};
+        import { EventLog } from ${JSON.stringify(path.resolve('src/engine/events/service.ts'))};
         import { ImageService } from ${JSON.stringify(path.resolve('src/engine/images.ts'))};
         import { NO_USERS } from ${JSON.stringify(path.resolve('src/engine/references.ts'))};
         const layout = layoutFor(${JSON.stringify(root)});

@@ -37,7 +37,7 @@ import { parseConfigFile, parseManifest } from '../core/image/validate.ts';
 import type { Layout } from '../core/paths.ts';
 import type { RegistryConnector } from '../drivers/registry/connector.ts';
 import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
+import type { EventLog } from './events/service.ts';
 import type { PullOptions, PullResult, RegistryCredentials } from './image-pull.ts';
 import type { PushOptions, PushResult } from './image-push.ts';
 import type { References } from './references.ts';

@@ -1,6 +1,6 @@
 import type { Engine } from './api/engine.ts';
 import type { ContainerService } from './containers.ts';
-import type { EventLog } from './events.ts';
+import type { EventLog } from './events/service.ts';
 import type { HostService } from './host-service.ts';
 import type { ImageService } from './images.ts';
 import type { Ledger } from './ledger.ts';

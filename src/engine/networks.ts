@@ -62,7 +62,7 @@ import {
 import type { Layout } from '../core/paths.ts';
 import type { NetworkDriver } from '../drivers/network/network-driver.ts';
 import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
+import type { EventLog } from './events/service.ts';
 import type { References } from './references.ts';
 
 export interface NetworkCreateOptions {

@@ -4,7 +4,7 @@ import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError 
 import type { Layout } from '../core/paths.ts';
 import type { QemuImg } from '../drivers/qemu/qemu-img.ts';
 import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
+import type { EventLog } from './events/service.ts';
 import type { References } from './references.ts';
 
 /**

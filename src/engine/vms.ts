@@ -23,7 +23,7 @@ import type { QemuImg } from '../drivers/qemu/qemu-img.ts';
 import { parseCpusFast, QmpClient } from '../drivers/qemu/qmp-client.ts';
 import type { Database } from '../drivers/store/database.ts';
 import type { AcceleratorInfo } from './accelerator.ts';
-import type { EventLog } from './events.ts';
+import type { EventLog } from './events/service.ts';
 import type { Ledger } from './ledger.ts';
 import type { NetworkService } from './networks.ts';
 import { writeCloudInitSeed } from './vm-cloud-init.ts';

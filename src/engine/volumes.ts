@@ -4,7 +4,7 @@ import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError 
 import { newId, validateName } from '../core/ids.ts';
 import type { Layout } from '../core/paths.ts';
 import type { Database } from '../drivers/store/database.ts';
-import type { EventLog } from './events.ts';
+import type { EventLog } from './events/service.ts';
 import type { References } from './references.ts';
 
 /** Marks volumes made for a `-v /path` without a name: `rm -v` and `volume prune` remove them. */

@@ -12,7 +12,7 @@ import { SPACE_RESERVE_BYTES, SpaceReserve } from '../drivers/store/space-reserv
 import { acceleratorFor } from '../engine/accelerator.ts';
 import { ContainerService } from '../engine/containers.ts';
 import { diskUsage } from '../engine/disk-usage.ts';
-import { EventLog } from '../engine/events.ts';
+import { EventLog } from '../engine/events/service.ts';
 import { HostService } from '../engine/host-service.ts';
 import { ImageService } from '../engine/images.ts';
 import type { Ledger } from '../engine/ledger.ts';

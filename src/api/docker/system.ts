@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { InvalidArgumentError } from '../../core/errors.ts';
-import { dockerEventMessage, type EventFilter } from '../../engine/events.ts';
+import type { EventFilter } from '../../engine/api/events.ts';
+import { dockerEventMessage } from '../../engine/events/views.ts';
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Router } from '../router.ts';
 import { parseFilters } from './filters.ts';
