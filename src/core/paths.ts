@@ -22,6 +22,8 @@ export interface Layout {
   readonly runcRoot: string;
   readonly exits: string; // conmon exit files: <runRoot>/exits/<id>
   readonly sockets: string; // conmon attach sockets
+  /** The daemon's API socket (`hyperbox serve` listens there; the CLI looks for a daemon there). */
+  readonly daemonSocket: string;
 }
 
 export const DEFAULT_ROOT = '/var/lib/hyperbox';
@@ -45,5 +47,6 @@ export function layoutFor(rootOption?: string): Layout {
     runcRoot: path.join(runRoot, 'runc'),
     exits: path.join(runRoot, 'exits'),
     sockets: path.join(runRoot, 's'),
+    daemonSocket: path.join(runRoot, 'hyperbox.sock'),
   };
 }

@@ -8,9 +8,10 @@ import { parseCpuPinning, type VmBoot, type VmConfig, type VmMachine } from '../
 import { vmInspectView, vmListRow } from '../../core/vm/views.ts';
 import type { Engine } from '../../engine/api/engine.ts';
 import type { CliContext } from '../context.ts';
+import { parseDetachKeys } from '../detach-keys.ts';
 import { ExitStatus } from '../exit-codes.ts';
 import { type ListSpec, printInspect, printList } from '../output.ts';
-import { attachConsole, parseDetachKeys } from '../vm-console.ts';
+import { attachConsole } from '../vm-console.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
