@@ -3,9 +3,7 @@ import { mark } from '../core/trace.ts';
 import type { ContainerRecord } from '../engine/api/containers.ts';
 import type { Engine } from '../engine/api/engine.ts';
 import type { CliContext } from './context.ts';
-
-/** docker's default detach keys: Ctrl-P Ctrl-Q leaves the container running. */
-const DETACH_KEYS = [0x10, 0x11];
+import { DEFAULT_DETACH_KEYS, DetachMatcher } from './detach-keys.ts';
 
 /**
  * Connects the terminal to an attached container until its process exits: output to stdout/stderr, stdin to the
@@ -47,18 +45,15 @@ export async function pumpAttached(
       input.setRawMode(true);
       cleanups.push(() => input.setRawMode(false));
     }
-    let matched = 0;
+    const matcher = new DetachMatcher(DEFAULT_DETACH_KEYS);
     const onData = (chunk: Buffer) => {
-      if (opts.tty) {
-        for (const byte of chunk) {
-          matched = byte === DETACH_KEYS[matched] ? matched + 1 : byte === DETACH_KEYS[0] ? 1 : 0;
-          if (matched === DETACH_KEYS.length) {
-            detach();
-            return;
-          }
-        }
+      if (!opts.tty) {
+        session.stdin!.write(chunk);
+        return;
       }
-      session.stdin!.write(chunk);
+      const { forward, detach: done } = matcher.feed(chunk);
+      if (forward.length) session.stdin!.write(forward);
+      if (done) detach();
     };
     const onEnd = () => session.stdin!.end();
     input.on('data', onData);

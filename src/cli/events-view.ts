@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { parseGoDuration } from '../core/human.ts';
 import type { Engine } from '../engine/api/engine.ts';
-import { dockerEventMessage, type EngineEvent, type EventFilter } from '../engine/events.ts';
+import type { EngineEvent, EventFilter } from '../engine/api/events.ts';
+import { dockerEventMessage } from '../engine/events/views.ts';
 import type { CliContext } from './context.ts';
 import { renderTemplate } from './template.ts';
 

@@ -15,7 +15,7 @@ describe('the CLI chooses its transport', () => {
   before(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-transport-'));
     layout = layoutFor(root);
-    socket = path.join(layout.runRoot, 'hyperbox.sock');
+    socket = layout.daemonSocket;
     fs.mkdirSync(layout.runRoot, { recursive: true });
   });
   after(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -28,7 +28,7 @@ export async function chooseTransport(opts: {
       );
     return { kind: 'remote', socketPath };
   }
-  const socketPath = path.join(opts.layout.runRoot, 'hyperbox.sock');
+  const socketPath = opts.layout.daemonSocket;
   if (fs.existsSync(socketPath) && (await answers(socketPath))) return { kind: 'remote', socketPath };
   return { kind: 'local' };
 }

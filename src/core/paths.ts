@@ -25,6 +25,8 @@ export interface Layout {
   readonly netns: string; // <runRoot>/netns/<owner id>: sandboxes, bind-mounted network namespaces
   readonly networkLocks: string; // <runRoot>/network-locks/<network id>: one bring-up at a time (drivers/proc/lock.ts)
   readonly dns: string; // <runRoot>/dns/<network id>/{hosts,dnsmasq.pid}
+  /** The daemon's API socket (`hyperbox serve` listens there; the CLI looks for a daemon there). */
+  readonly daemonSocket: string;
 }
 
 export const DEFAULT_ROOT = '/var/lib/hyperbox';
@@ -51,5 +53,6 @@ export function layoutFor(rootOption?: string): Layout {
     netns: path.join(runRoot, 'netns'),
     networkLocks: path.join(runRoot, 'network-locks'),
     dns: path.join(runRoot, 'dns'),
+    daemonSocket: path.join(runRoot, 'hyperbox.sock'),
   };
 }

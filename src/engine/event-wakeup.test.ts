@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { layoutFor } from '../core/paths.ts';
 import { Database } from '../drivers/store/database.ts';
 import { EventWakeup } from './event-wakeup.ts';
-import { EventLog } from './events.ts';
+import { EventLog } from './events/service.ts';
 
 describe('EventLog subscriptions and EventWakeup', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hbx-wakeup-'));

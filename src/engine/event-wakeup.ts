@@ -1,4 +1,5 @@
-import type { EngineEvent, EventLog } from './events.ts';
+import type { EngineEvent } from './api/events.ts';
+import type { EventLog } from './events/service.ts';
 
 /**
  * How long a waiter sleeps at most when no event of this process wakes it: a change made by another process

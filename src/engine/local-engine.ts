@@ -1,6 +1,6 @@
 import type { Engine } from './api/engine.ts';
 import type { ContainerService } from './containers/service.ts';
-import type { EventLog } from './events.ts';
+import type { EventLog } from './events/service.ts';
 import type { Ledger } from './host/ledger.ts';
 import type { HostService } from './host/service.ts';
 import type { ImageService } from './images/service.ts';

@@ -1,9 +1,9 @@
 import type { Layout } from '../core/paths.ts';
 import { hostCapacityOf, readHostFacts, readStorage } from '../drivers/host/host-inventory.ts';
 import type { Database } from '../drivers/store/database.ts';
-import { readLedgerPolicy } from '../engine/engine-config.ts';
 import { type ContainerCpuPool, Ledger } from '../engine/host/ledger.ts';
 import { LedgerStore } from '../engine/host/ledger-store.ts';
+import { readLedgerPolicy } from '../engine/system/engine-config.ts';
 
 /**
  * The ledger of this host for one state root: the live CPUs and memory, the policy from `<root>/engine.json`, and

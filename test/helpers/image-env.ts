@@ -5,7 +5,7 @@ import path from 'node:path';
 import { layoutFor } from '../../src/core/paths.ts';
 import { Database } from '../../src/drivers/store/database.ts';
 import { ContainerStore } from '../../src/engine/containers/store.ts';
-import { EventLog } from '../../src/engine/events.ts';
+import { EventLog } from '../../src/engine/events/service.ts';
 import { ImageService } from '../../src/engine/images/service.ts';
 import { recordReferences } from '../../src/engine/references.ts';
 

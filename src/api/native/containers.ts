@@ -3,45 +3,43 @@ import { errorJson } from '../errors.ts';
 import { streamLogs } from '../log-stream.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
-import { readBody, readQuery } from './validate.ts';
 
 const P = '/hyperbox/v1/containers';
 
 /** Containers in the engine's own shapes (records, not docker views): what hyperbox's client needs. */
 export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void {
   const c = engine.containers;
-  api.add({ method: 'GET', path: P, summary: 'Every container record, newest first' }, (ex) =>
+  api.add({ method: 'GET', path: P, summary: 'Every container record, newest first' }, (_req, ex) =>
     ex.json200(c.list()),
   );
-  api.add({ method: 'POST', path: P, summary: 'Create a container', body: s.ContainerCreate }, async (ex) => {
-    const req = await readBody(ex, s.ContainerCreate);
-    ex.json200(await c.create(req), 201);
-  });
-  api.add({ method: 'POST', path: `${P}/prune`, summary: 'Remove stopped containers' }, async (ex) =>
+  api.add(
+    { method: 'POST', path: P, summary: 'Create a container', body: s.ContainerCreate },
+    async ({ body }, ex) => ex.json200(await c.create(body), 201),
+  );
+  api.add({ method: 'POST', path: `${P}/prune`, summary: 'Remove stopped containers' }, async (_req, ex) =>
     ex.json200(await c.prune()),
   );
   api.add(
     { method: 'POST', path: `${P}/stats`, summary: 'Resource usage now', body: s.ContainerStats },
-    async (ex) => ex.json200(await c.stats((await readBody(ex, s.ContainerStats)).ids)),
+    async ({ body }, ex) => ex.json200(await c.stats(body.ids)),
   );
   api.add(
     { method: 'GET', path: `${P}/:ref`, summary: 'One container record', query: s.ContainerGetQuery },
-    (ex) => {
-      const q = readQuery(ex, s.ContainerGetQuery);
-      ex.json200(q.require === 'running' ? c.requireRunning(ex.params.ref!) : c.get(ex.params.ref!));
-    },
+    ({ params, query }, ex) =>
+      ex.json200(query.require === 'running' ? c.requireRunning(params.ref) : c.get(params.ref)),
   );
-  api.add({ method: 'GET', path: `${P}/:ref/inspect`, summary: "docker's inspect view" }, async (ex) =>
-    ex.json200(await c.inspect(ex.params.ref!)),
+  api.add(
+    { method: 'GET', path: `${P}/:ref/inspect`, summary: "docker's inspect view" },
+    async ({ params }, ex) => ex.json200(await c.inspect(params.ref)),
   );
   api.add(
     { method: 'POST', path: `${P}/:ref/start`, summary: 'Start (detached; attach through the docker API)' },
-    async (ex) => ex.json200((await c.start(ex.params.ref!, { detached: true })).record),
+    async ({ params }, ex) => ex.json200((await c.start(params.ref, { detached: true })).record),
   );
-  api.add({ method: 'POST', path: `${P}/:ref/stop`, summary: 'Stop', body: s.ContainerStop }, async (ex) => {
-    const opts = await readBody(ex, s.ContainerStop);
-    ex.json200({ stopped: await c.stop(ex.params.ref!, opts) });
-  });
+  api.add(
+    { method: 'POST', path: `${P}/:ref/stop`, summary: 'Stop', body: s.ContainerStop },
+    async ({ params, body }, ex) => ex.json200({ stopped: await c.stop(params.ref, body) }),
+  );
   api.add(
     {
       method: 'POST',
@@ -50,9 +48,8 @@ export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void
       body: s.ContainerKill,
       produces: 'none',
     },
-    async (ex) => {
-      const { signal } = await readBody(ex, s.ContainerKill);
-      await c.kill(ex.params.ref!, signal);
+    async ({ params, body }, ex) => {
+      await c.kill(params.ref, body.signal);
       ex.noContent();
     },
   );
@@ -64,16 +61,19 @@ export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void
       body: s.ContainerRestart,
       produces: 'none',
     },
-    async (ex) => {
-      await c.restart(ex.params.ref!, await readBody(ex, s.ContainerRestart));
+    async ({ params, body }, ex) => {
+      await c.restart(params.ref, body);
       ex.noContent();
     },
   );
   for (const verb of ['pause', 'unpause'] as const) {
-    api.add({ method: 'POST', path: `${P}/:ref/${verb}`, summary: verb, produces: 'none' }, async (ex) => {
-      await c[verb](ex.params.ref!);
-      ex.noContent();
-    });
+    api.add(
+      { method: 'POST', path: `${P}/:ref/${verb}`, summary: verb, produces: 'none' },
+      async ({ params }, ex) => {
+        await c[verb](params.ref);
+        ex.noContent();
+      },
+    );
   }
   api.add(
     {
@@ -83,8 +83,8 @@ export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void
       body: s.ContainerRename,
       produces: 'none',
     },
-    async (ex) => {
-      c.rename(ex.params.ref!, (await readBody(ex, s.ContainerRename)).name);
+    ({ params, body }, ex) => {
+      c.rename(params.ref, body.name);
       ex.noContent();
     },
   );
@@ -96,8 +96,8 @@ export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void
       query: s.ContainerRemoveQuery,
       produces: 'none',
     },
-    async (ex) => {
-      await c.remove(ex.params.ref!, readQuery(ex, s.ContainerRemoveQuery));
+    async ({ params, query }, ex) => {
+      await c.remove(params.ref, query);
       ex.noContent();
     },
   );
@@ -108,7 +108,7 @@ export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void
       summary: "The container's processes (ps)",
       body: s.ContainerTop,
     },
-    async (ex) => ex.json200(await c.top(ex.params.ref!, (await readBody(ex, s.ContainerTop)).psArgs)),
+    async ({ params, body }, ex) => ex.json200(await c.top(params.ref, body.psArgs)),
   );
   api.add(
     {
@@ -120,9 +120,8 @@ export function nativeContainerRoutes(api: NativeApi, engine: LocalEngine): void
       query: s.ContainerLogsQuery,
       produces: 'application/vnd.docker.multiplexed-stream',
     },
-    async (ex) => {
-      const { follow, ...q } = readQuery(ex, s.ContainerLogsQuery);
-      await streamLogs(ex, (signal) => c.logs(ex.params.ref!, { ...q, follow: follow ?? false, signal }), {
+    async ({ params, query: { follow, ...q } }, ex) => {
+      await streamLogs(ex, (signal) => c.logs(params.ref, { ...q, follow: follow ?? false, signal }), {
         raw: false,
         stdout: true,
         stderr: true,

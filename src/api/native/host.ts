@@ -1,8 +1,7 @@
 import type { LocalEngine } from '../../engine/local-engine.ts';
-import { emptyEngine } from '../../engine/reset.ts';
+import { emptyEngine } from '../../engine/system/reset.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
-import { readBody, readQuery } from './validate.ts';
 
 /** What docker has no words for: the host's inventory, the ledger of dedicated resources, the planner. */
 export function nativeHostRoutes(api: NativeApi, engine: LocalEngine): void {
@@ -12,7 +11,7 @@ export function nativeHostRoutes(api: NativeApi, engine: LocalEngine): void {
       path: '/hyperbox/v1/ledger',
       summary: 'Dedicated CPUs, memory and disk: who holds what',
     },
-    (ex) => {
+    (_req, ex) => {
       const l = engine.ledger;
       ex.json200({
         host: l.host,
@@ -31,7 +30,7 @@ export function nativeHostRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: 'How many VMs (and containers) fit on this host or a hypothetical one',
       body: s.PlanRequest,
     },
-    async (ex) => ex.json200(await engine.host.plan(await readBody(ex, s.PlanRequest))),
+    async ({ body }, ex) => ex.json200(await engine.host.plan(body)),
   );
   api.add(
     {
@@ -40,7 +39,7 @@ export function nativeHostRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: 'The host: CPU topology, accelerator, memory, storage, and who holds each CPU',
       query: s.HostQuery,
     },
-    async (ex) => ex.json200(await engine.host.report({ probe: readQuery(ex, s.HostQuery).probe === true })),
+    async ({ query }, ex) => ex.json200(await engine.host.report({ probe: query.probe === true })),
   );
   api.add(
     {
@@ -48,7 +47,7 @@ export function nativeHostRoutes(api: NativeApi, engine: LocalEngine): void {
       path: '/hyperbox/v1/system/reset',
       summary: 'Remove every container, VM, network, volume and image (the daemon keeps its state root)',
     },
-    async (ex) => ex.json200({ ...(await emptyEngine(engine)), rootRemoved: false }),
+    async (_req, ex) => ex.json200({ ...(await emptyEngine(engine)), rootRemoved: false }),
   );
   api.add(
     {
@@ -56,6 +55,6 @@ export function nativeHostRoutes(api: NativeApi, engine: LocalEngine): void {
       path: '/hyperbox/v1/system/df',
       summary: 'What images, containers and volumes take under the state root, and what is free there',
     },
-    async (ex) => ex.json200(await engine.system.df()),
+    async (_req, ex) => ex.json200(await engine.system.df()),
   );
 }

@@ -6,15 +6,16 @@ import type { Exchange } from '../exchange.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
 import { ndjson } from './stream.ts';
-import { parseBody, readBody, readQuery } from './validate.ts';
+import { parseBody } from './validate.ts';
 
 const P = '/hyperbox/v1/images';
 
 /** Images in the engine's shapes; image names go in queries and bodies (they carry slashes and colons). */
 export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
   const i = engine.images;
-  api.add({ method: 'GET', path: P, summary: 'Image summaries', query: s.ImageListQuery }, async (ex) =>
-    ex.json200(await i.list({ all: readQuery(ex, s.ImageListQuery).all ?? false })),
+  api.add(
+    { method: 'GET', path: P, summary: 'Image summaries', query: s.ImageListQuery },
+    async ({ query }, ex) => ex.json200(await i.list({ all: query.all ?? false })),
   );
   api.add(
     {
@@ -23,7 +24,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: 'The record of one image: names, config, size, layers',
       query: s.ImageRefQuery,
     },
-    async (ex) => ex.json200(await i.inspect(readQuery(ex, s.ImageRefQuery).ref)),
+    async ({ query }, ex) => ex.json200(await i.inspect(query.ref)),
   );
   api.add(
     {
@@ -32,7 +33,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: 'The local image a reference names',
       query: s.ImageRefQuery,
     },
-    async (ex) => ex.json200(await i.resolve(readQuery(ex, s.ImageRefQuery).ref)),
+    async ({ query }, ex) => ex.json200(await i.resolve(query.ref)),
   );
   api.add(
     {
@@ -41,8 +42,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: "Import a root file system from a path on the daemon's host",
       body: s.ImageImport,
     },
-    async (ex) => {
-      const { source, ref, ...opts } = await readBody(ex, s.ImageImport);
+    async ({ body: { source, ref, ...opts } }, ex) => {
       ex.json200(await i.importRootfs(source, ref, opts), 201);
     },
   );
@@ -54,8 +54,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       query: s.ImageImportStreamQuery,
       consumes: 'application/x-tar',
     },
-    async (ex) => {
-      const q = readQuery(ex, s.ImageImportStreamQuery);
+    async ({ query: q }, ex) => {
       const changes = parseBody(q.changes ?? '[]', s.ImageChanges, 'query field "changes"');
       const opts = {
         changes,
@@ -72,7 +71,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: 'Load a docker or OCI archive (the body)',
       consumes: 'application/x-tar',
     },
-    async (ex) => ex.json200(await i.load(ex.bodyStream())),
+    async (_req, ex) => ex.json200(await i.load(ex.bodyStream())),
   );
   api.add(
     {
@@ -82,8 +81,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       query: s.ImageSaveQuery,
       produces: 'application/x-tar',
     },
-    async (ex) => {
-      const q = readQuery(ex, s.ImageSaveQuery);
+    async ({ query: q }, ex) => {
       // Resolve first: a missing image is a 404, not a broken archive.
       const refs = q.refs.split(',');
       for (const r of refs) await i.resolve(r);
@@ -98,8 +96,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       body: s.ImagePull,
       produces: 'application/x-ndjson',
     },
-    async (ex) => {
-      const { ref, ...opts } = await readBody(ex, s.ImagePull);
+    async ({ body: { ref, ...opts } }, ex) => {
       const credentials = registryAuthFrom(ex.req.headers['x-registry-auth']);
       await transfer(ex, engine.containers.layout, (onProgress, signal) =>
         i.pull(ref, { ...opts, ...(credentials ? { credentials } : {}), onProgress, signal }),
@@ -114,8 +111,7 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
       body: s.ImagePush,
       produces: 'application/x-ndjson',
     },
-    async (ex) => {
-      const { ref, ...opts } = await readBody(ex, s.ImagePush);
+    async ({ body: { ref, ...opts } }, ex) => {
       const credentials = registryAuthFrom(ex.req.headers['x-registry-auth']);
       await transfer(ex, engine.containers.layout, (onProgress) =>
         i.push(ref, { ...opts, ...(credentials ? { credentials } : {}), onProgress }),
@@ -124,22 +120,20 @@ export function nativeImageRoutes(api: NativeApi, engine: LocalEngine): void {
   );
   api.add(
     { method: 'POST', path: `${P}/tag`, summary: 'Tag', body: s.ImageTag, produces: 'none' },
-    async (ex) => {
-      const { source, target } = await readBody(ex, s.ImageTag);
+    async ({ body: { source, target } }, ex) => {
       await i.tag(source, target);
       ex.noContent();
     },
   );
   api.add(
     { method: 'POST', path: `${P}/remove`, summary: 'Untag or delete', body: s.ImageRemove },
-    async (ex) => {
-      const { ref, force } = await readBody(ex, s.ImageRemove);
+    async ({ body: { ref, force } }, ex) => {
       ex.json200(await i.remove(ref, { force }));
     },
   );
   api.add(
     { method: 'POST', path: `${P}/prune`, summary: 'Remove unused images', body: s.ImagePrune },
-    async (ex) => ex.json200(await i.prune(await readBody(ex, s.ImagePrune))),
+    async ({ body }, ex) => ex.json200(await i.prune(body)),
   );
 }
 

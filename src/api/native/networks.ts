@@ -1,26 +1,26 @@
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
-import { readBody } from './validate.ts';
 
 const P = '/hyperbox/v1/networks';
 
 export function nativeNetworkRoutes(api: NativeApi, engine: LocalEngine): void {
   const n = engine.networks;
-  api.add({ method: 'GET', path: P, summary: 'Every network' }, (ex) => ex.json200(n.list()));
-  api.add({ method: 'POST', path: P, summary: 'Create a network', body: s.NetworkCreate }, async (ex) =>
-    ex.json200(n.create(await readBody(ex, s.NetworkCreate)), 201),
+  api.add({ method: 'GET', path: P, summary: 'Every network' }, (_req, ex) => ex.json200(n.list()));
+  api.add(
+    { method: 'POST', path: P, summary: 'Create a network', body: s.NetworkCreate },
+    async ({ body }, ex) => ex.json200(n.create(body), 201),
   );
-  api.add({ method: 'POST', path: `${P}/prune`, summary: 'Remove unused networks' }, async (ex) =>
+  api.add({ method: 'POST', path: `${P}/prune`, summary: 'Remove unused networks' }, async (_req, ex) =>
     ex.json200(await n.prune()),
   );
-  api.add({ method: 'GET', path: `${P}/:ref`, summary: 'One network' }, (ex) =>
-    ex.json200(n.inspect(ex.params.ref!)),
+  api.add({ method: 'GET', path: `${P}/:ref`, summary: 'One network' }, ({ params }, ex) =>
+    ex.json200(n.inspect(params.ref)),
   );
   api.add(
     { method: 'DELETE', path: `${P}/:ref`, summary: 'Remove a network', produces: 'none' },
-    async (ex) => {
-      await n.remove(ex.params.ref!);
+    async ({ params }, ex) => {
+      await n.remove(params.ref);
       ex.noContent();
     },
   );
@@ -31,9 +31,8 @@ export function nativeNetworkRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: 'Attach a running container',
       body: s.NetworkConnect,
     },
-    async (ex) => {
-      const { container, ...att } = await readBody(ex, s.NetworkConnect);
-      ex.json200(await n.connect(ex.params.ref!, container, att));
+    async ({ params, body: { container, ...att } }, ex) => {
+      ex.json200(await n.connect(params.ref, container, att));
     },
   );
   api.add(
@@ -44,12 +43,13 @@ export function nativeNetworkRoutes(api: NativeApi, engine: LocalEngine): void {
       body: s.NetworkDisconnect,
       produces: 'none',
     },
-    async (ex) => {
-      await n.disconnect(ex.params.ref!, (await readBody(ex, s.NetworkDisconnect)).containerId);
+    async ({ params, body }, ex) => {
+      await n.disconnect(params.ref, body.containerId);
       ex.noContent();
     },
   );
-  api.add({ method: 'GET', path: `${P}/ports/:owner`, summary: "A container's published ports" }, (ex) =>
-    ex.json200(n.ports(ex.params.owner!)),
+  api.add(
+    { method: 'GET', path: `${P}/ports/:owner`, summary: "A container's published ports" },
+    ({ params }, ex) => ex.json200(n.ports(params.owner)),
   );
 }

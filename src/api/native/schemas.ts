@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import type { ContainerEngine } from '../../engine/api/containers.ts';
+import type { EventEngine } from '../../engine/api/events.ts';
+import type { HostEngine } from '../../engine/api/host.ts';
+import type { ImageEngine } from '../../engine/api/images.ts';
+import type { NetworkEngine } from '../../engine/api/networks.ts';
+import type { VmEngine } from '../../engine/api/vms.ts';
+import type { VolumeEngine } from '../../engine/api/volumes.ts';
+import type { Expect, Same } from './same-type.ts';
 
 /**
  * The native API's request bodies and queries: each schema validates requests (strictly: unknown fields are
@@ -251,3 +259,55 @@ export const PlanRequest = z.strictObject({
   container: z.string().optional(),
 });
 export const VmRemoveQuery = z.strictObject({ force: flag.optional() });
+
+/**
+ * Each schema parses to exactly what the engine's interface takes (engine/api): a field added, dropped or retyped
+ * on either side fails `tsc` here, so the API cannot drift from the engine unseen. What travels otherwise (a
+ * header's credentials, the body stream, an abort signal) is left out of the engine's side.
+ */
+type Arg<F extends (...args: never[]) => unknown, N extends number = 0> = NonNullable<Parameters<F>[N]>;
+type Out<S extends z.ZodType> = z.output<S>;
+export type SchemaChecks = [
+  Expect<Same<Out<typeof ContainerCreate>, Arg<ContainerEngine['create']>>>,
+  Expect<Same<Out<typeof ContainerStop>, Arg<ContainerEngine['stop'], 1>>>,
+  Expect<Same<Out<typeof ContainerRestart>, Arg<ContainerEngine['restart'], 1>>>,
+  Expect<Same<Out<typeof ContainerRemoveQuery>, Arg<ContainerEngine['remove'], 1>>>,
+  Expect<Same<Out<typeof ContainerLogsQuery>, Partial<Omit<Arg<ContainerEngine['logs'], 1>, 'signal'>>>>,
+  Expect<
+    Same<
+      Out<typeof ImageImport>,
+      { source: string; ref?: string } & Omit<Arg<ImageEngine['importRootfs'], 2>, 'stdin'>
+    >
+  >,
+  Expect<
+    Same<
+      Out<typeof ImagePull>,
+      { ref: string } & Omit<Arg<ImageEngine['pull'], 1>, 'onProgress' | 'signal' | 'credentials'>
+    >
+  >,
+  Expect<
+    Same<
+      Out<typeof ImagePush>,
+      { ref: string } & Omit<Arg<ImageEngine['push'], 1>, 'onProgress' | 'credentials'>
+    >
+  >,
+  Expect<Same<Out<typeof ImageRemove>, { ref: string } & Arg<ImageEngine['remove'], 1>>>,
+  Expect<Same<Out<typeof ImagePrune>, Arg<ImageEngine['prune']>>>,
+  Expect<Same<Out<typeof VolumeCreate>, Arg<VolumeEngine['create']>>>,
+  Expect<Same<Out<typeof VolumeFilters>, Arg<VolumeEngine['list']>>>,
+  Expect<Same<Out<typeof VolumeRemoveQuery>, Arg<VolumeEngine['remove'], 1>>>,
+  Expect<Same<Out<typeof VolumePrune>, Arg<VolumeEngine['prune']>>>,
+  Expect<Same<Out<typeof NetworkCreate>, Arg<NetworkEngine['create']>>>,
+  Expect<
+    Same<
+      Out<typeof NetworkConnect>,
+      { container: Arg<NetworkEngine['connect'], 1> } & Arg<NetworkEngine['connect'], 2>
+    >
+  >,
+  Expect<Same<Out<typeof EventFilter>, Arg<EventEngine['list']>>>,
+  Expect<Same<Out<typeof VmCreate>, Arg<VmEngine['create']>>>,
+  Expect<Same<Out<typeof VmStop>, Arg<VmEngine['stop'], 1>>>,
+  Expect<Same<Out<typeof VmRemoveQuery>, Arg<VmEngine['remove'], 1>>>,
+  Expect<Same<Out<typeof HostQuery>, Arg<HostEngine['report']>>>,
+  Expect<Same<Out<typeof PlanRequest>, Arg<HostEngine['plan']>>>,
+];

@@ -3,7 +3,6 @@ import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { Exchange } from '../exchange.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
-import { readBody, readQuery } from './validate.ts';
 
 const V = '/hyperbox/v1/vms';
 
@@ -17,7 +16,7 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
   };
   api.add(
     { method: 'GET', path: V, summary: 'Every VM with its reservation, addresses and paths' },
-    async (ex) => {
+    async (_req, ex) => {
       await settle();
       ex.json200(vms.describeAll());
     },
@@ -29,9 +28,9 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: 'Create a VM: reserve its resources, make its disk',
       body: s.VmCreate,
     },
-    async (ex) => ex.json200(await vms.create(await readBody(ex, s.VmCreate)), 201),
+    async ({ body }, ex) => ex.json200(await vms.create(body), 201),
   );
-  api.add({ method: 'GET', path: `${V}/images`, summary: 'VM base images' }, (ex) =>
+  api.add({ method: 'GET', path: `${V}/images`, summary: 'VM base images' }, (_req, ex) =>
     ex.json200(vms.images.list()),
   );
   api.add(
@@ -41,38 +40,37 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: "Import a disk image or ISO from a file on the daemon's host",
       body: s.VmImageImport,
     },
-    async (ex) => {
-      const { file, name } = await readBody(ex, s.VmImageImport);
+    async ({ body: { file, name } }, ex) => {
       ex.json200(await vms.images.import(file, name), 201);
     },
   );
   api.add(
     { method: 'DELETE', path: `${V}/images/:name`, summary: 'Remove a base image', produces: 'none' },
-    (ex) => {
-      vms.images.remove(ex.params.name!);
+    ({ params }, ex) => {
+      vms.images.remove(params.name);
       ex.noContent();
     },
   );
   api.add(
     { method: 'GET', path: `${V}/:ref`, summary: 'One VM with its reservation and addresses' },
-    async (ex) => {
+    async ({ params }, ex) => {
       await settle();
-      ex.json200(vms.describe(ex.params.ref!));
+      ex.json200(vms.describe(params.ref));
     },
   );
-  api.add({ method: 'POST', path: `${V}/:ref/start`, summary: 'Boot a VM' }, async (ex) =>
-    ex.json200(await vms.start(ex.params.ref!)),
+  api.add({ method: 'POST', path: `${V}/:ref/start`, summary: 'Boot a VM' }, async ({ params }, ex) =>
+    ex.json200(await vms.start(params.ref)),
   );
   api.add(
     { method: 'POST', path: `${V}/:ref/stop`, summary: 'ACPI shutdown, then kill', body: s.VmStop },
-    async (ex) => ex.json200(await vms.stop(ex.params.ref!, await readBody(ex, s.VmStop))),
+    async ({ params, body }, ex) => ex.json200(await vms.stop(params.ref, body)),
   );
   api.add(
     { method: 'POST', path: `${V}/:ref/restart`, summary: 'Stop, then start', body: s.VmStop },
-    async (ex) => ex.json200(await vms.restart(ex.params.ref!, await readBody(ex, s.VmStop))),
+    async ({ params, body }, ex) => ex.json200(await vms.restart(params.ref, body)),
   );
-  api.add({ method: 'POST', path: `${V}/:ref/kill`, summary: 'Kill QEMU' }, async (ex) =>
-    ex.json200(await vms.kill(ex.params.ref!)),
+  api.add({ method: 'POST', path: `${V}/:ref/kill`, summary: 'Kill QEMU' }, async ({ params }, ex) =>
+    ex.json200(await vms.kill(params.ref)),
   );
   api.add(
     {
@@ -82,8 +80,8 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
       query: s.VmRemoveQuery,
       produces: 'none',
     },
-    async (ex) => {
-      await vms.remove(ex.params.ref!, readQuery(ex, s.VmRemoveQuery));
+    async ({ params, query }, ex) => {
+      await vms.remove(params.ref, query);
       ex.noContent();
     },
   );
@@ -94,11 +92,11 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: "Grow a stopped VM's disk",
       body: s.VmDiskResize,
     },
-    async (ex) =>
-      ex.json200(await vms.resizeDisk(ex.params.ref!, (await readBody(ex, s.VmDiskResize)).bytes)),
+    async ({ params, body }, ex) => ex.json200(await vms.resizeDisk(params.ref, body.bytes)),
   );
-  api.add({ method: 'GET', path: `${V}/:ref/snapshots`, summary: "A VM's disk snapshots" }, async (ex) =>
-    ex.json200(await vms.snapshots(ex.params.ref!)),
+  api.add(
+    { method: 'GET', path: `${V}/:ref/snapshots`, summary: "A VM's disk snapshots" },
+    async ({ params }, ex) => ex.json200(await vms.snapshots(params.ref)),
   );
   api.add(
     {
@@ -108,8 +106,8 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
       body: s.VmSnapshotCreate,
       produces: 'none',
     },
-    async (ex) => {
-      await vms.snapshot(ex.params.ref!, 'create', (await readBody(ex, s.VmSnapshotCreate)).name);
+    async ({ params, body }, ex) => {
+      await vms.snapshot(params.ref, 'create', body.name);
       ex.noContent(201);
     },
   );
@@ -120,15 +118,15 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: "Bring a stopped VM's disk back to a snapshot",
       produces: 'none',
     },
-    async (ex) => {
-      await vms.snapshot(ex.params.ref!, 'restore', ex.params.name!);
+    async ({ params }, ex) => {
+      await vms.snapshot(params.ref, 'restore', params.name);
       ex.noContent();
     },
   );
   api.add(
     { method: 'DELETE', path: `${V}/:ref/snapshots/:name`, summary: 'Remove a snapshot', produces: 'none' },
-    async (ex) => {
-      await vms.snapshot(ex.params.ref!, 'rm', ex.params.name!);
+    async ({ params }, ex) => {
+      await vms.snapshot(params.ref, 'rm', params.name);
       ex.noContent();
     },
   );
@@ -140,7 +138,7 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
       query: s.VmLogsQuery,
       produces: 'application/octet-stream',
     },
-    (ex) => serialLog(ex, engine),
+    ({ params, query }, ex) => serialLog(ex, engine, params.ref, query.follow === true),
   );
   api.add(
     {
@@ -149,9 +147,9 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: "A running VM's serial console, both ways (Connection: Upgrade, Upgrade: tcp)",
       upgrade: true,
     },
-    async (ex) => {
+    async ({ params }, ex) => {
       // Connected before the take-over: a VM that is not running gets its error as a normal answer.
-      const console = await vms.console(ex.params.ref!);
+      const console = await vms.console(params.ref);
       const { input, output } = ex.hijack('application/octet-stream');
       console.on('error', () => {});
       // Each way ends on its own: the client ending its input half-closes the console, as a local client would.
@@ -161,11 +159,10 @@ export function nativeVmRoutes(api: NativeApi, engine: LocalEngine): void {
   );
 }
 
-async function serialLog(ex: Exchange, engine: LocalEngine): Promise<void> {
-  const { follow } = readQuery(ex, s.VmLogsQuery);
+async function serialLog(ex: Exchange, engine: LocalEngine, ref: string, follow: boolean): Promise<void> {
   const gone = new AbortController();
   // Asked before the headers go out: an unknown VM still gets its 404.
-  const chunks = engine.vms.serialLog(ex.params.ref!, { follow: follow === true, signal: gone.signal });
+  const chunks = engine.vms.serialLog(ref, { follow, signal: gone.signal });
   const out = ex.startStream('application/octet-stream');
   // A keep-alive socket serves many requests: the listener goes with this one.
   const onClose = () => gone.abort();

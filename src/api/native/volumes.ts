@@ -1,7 +1,7 @@
 import type { LocalEngine } from '../../engine/local-engine.ts';
 import type { NativeApi } from './operations.ts';
 import * as s from './schemas.ts';
-import { parseBody, readBody, readQuery } from './validate.ts';
+import { parseBody } from './validate.ts';
 
 const P = '/hyperbox/v1/volumes';
 
@@ -14,20 +14,19 @@ export function nativeVolumeRoutes(api: NativeApi, engine: LocalEngine): void {
       summary: 'Volumes: any of the names (substrings), all of the labels',
       query: s.VolumeListQuery,
     },
-    (ex) => {
-      const q = readQuery(ex, s.VolumeListQuery);
+    ({ query: q }, ex) => {
       ex.json200(v.list(parseBody(q.filters ?? '', s.VolumeFilters, 'query field "filters"')));
     },
   );
-  api.add({ method: 'POST', path: P, summary: 'Create a volume', body: s.VolumeCreate }, async (ex) =>
-    ex.json200(v.create(await readBody(ex, s.VolumeCreate)), 201),
+  api.add({ method: 'POST', path: P, summary: 'Create a volume', body: s.VolumeCreate }, ({ body }, ex) =>
+    ex.json200(v.create(body), 201),
   );
   api.add(
     { method: 'POST', path: `${P}/prune`, summary: 'Remove unused volumes', body: s.VolumePrune },
-    async (ex) => ex.json200(v.prune(await readBody(ex, s.VolumePrune))),
+    ({ body }, ex) => ex.json200(v.prune(body)),
   );
-  api.add({ method: 'GET', path: `${P}/:name`, summary: 'One volume' }, (ex) =>
-    ex.json200(v.inspect(ex.params.name!)),
+  api.add({ method: 'GET', path: `${P}/:name`, summary: 'One volume' }, ({ params }, ex) =>
+    ex.json200(v.inspect(params.name)),
   );
   api.add(
     {
@@ -37,8 +36,8 @@ export function nativeVolumeRoutes(api: NativeApi, engine: LocalEngine): void {
       query: s.VolumeRemoveQuery,
       produces: 'none',
     },
-    (ex) => {
-      v.remove(ex.params.name!, readQuery(ex, s.VolumeRemoveQuery));
+    ({ params, query }, ex) => {
+      v.remove(params.name, query);
       ex.noContent();
     },
   );

@@ -5,8 +5,7 @@ import { shortId } from '../../core/ids.ts';
 import { imageInspectView } from '../../core/image/views.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../exit-codes.ts';
-import { formatTable } from '../table.ts';
-import { renderTemplate } from '../template.ts';
+import { type ListSpec, printInspect, printList } from '../output.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -124,35 +123,11 @@ export function registerImageCommands(program: Command, ctx: CliContext): void {
         const selected = repository
           ? rows.filter((r) => r.Repository === repository || `${r.Repository}:${r.Tag}` === repository)
           : rows;
-        if (flags.quiet) {
-          for (const id of new Set(selected.map((r) => r.ID))) ctx.stdout.write(`${id}\n`);
-        } else if (flags.format === 'json') {
-          for (const r of selected) ctx.stdout.write(`${JSON.stringify(r)}\n`);
-        } else if (flags.format && flags.format !== 'table') {
-          for (const r of selected) ctx.stdout.write(`${renderTemplate(flags.format, r)}\n`);
-        } else {
-          const headers = [
-            'REPOSITORY',
-            'TAG',
-            ...(flags.digests ? ['DIGEST'] : []),
-            'IMAGE ID',
-            'CREATED',
-            'SIZE',
-          ];
-          ctx.stdout.write(
-            formatTable(
-              headers,
-              selected.map((r) => [
-                r.Repository,
-                r.Tag,
-                ...(flags.digests ? [r.Digest] : []),
-                r.ID,
-                r.CreatedSince,
-                r.Size,
-              ]),
-            ),
-          );
-        }
+        // -q: each image once, however many tags it has.
+        const shown = flags.quiet
+          ? selected.filter((r, i) => selected.findIndex((o) => o.ID === r.ID) === i)
+          : selected;
+        printList(ctx.stdout, shown, imageList(flags.digests), flags);
       });
   listCmd(program.command('images'));
   listCmd(image.command('ls').alias('list'));
@@ -202,11 +177,11 @@ export function registerImageCommands(program: Command, ctx: CliContext): void {
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (refs: string[], flags: { format?: string }) => {
       const engine = await ctx.engine();
-      const views = await Promise.all(
-        refs.map(async (r) => imageInspectView(await engine.images.inspect(r))),
+      printInspect(
+        ctx.stdout,
+        await Promise.all(refs.map(async (r) => imageInspectView(await engine.images.inspect(r)))),
+        flags.format,
       );
-      if (flags.format) for (const v of views) ctx.stdout.write(`${renderTemplate(flags.format, v)}\n`);
-      else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
     });
 
   image
@@ -236,4 +211,29 @@ interface ListFlags {
   trunc: boolean;
   digests: boolean;
   format?: string;
+}
+
+interface ImageRow {
+  Repository: string;
+  Tag: string;
+  Digest: string;
+  ID: string;
+  CreatedSince: string;
+  Size: string;
+}
+
+/** `images`' table: docker's columns, DIGEST with --digests. */
+function imageList(digests: boolean): ListSpec<ImageRow> {
+  return {
+    columns: [
+      { header: 'REPOSITORY', cell: (r) => r.Repository },
+      { header: 'TAG', cell: (r) => r.Tag },
+      ...(digests ? [{ header: 'DIGEST', cell: (r: ImageRow) => r.Digest }] : []),
+      { header: 'IMAGE ID', cell: (r) => r.ID },
+      { header: 'CREATED', cell: (r) => r.CreatedSince },
+      { header: 'SIZE', cell: (r) => r.Size },
+    ],
+    id: (r) => r.ID,
+    headers: { ID: 'IMAGE ID', CreatedSince: 'CREATED' },
+  };
 }

@@ -6,8 +6,7 @@ import { formatPortLines } from '../../core/network/ports.ts';
 import { networkInspectView, networkListRow } from '../../core/network/views.ts';
 import type { CliContext } from '../context.ts';
 import { ExitStatus } from '../exit-codes.ts';
-import { formatTable } from '../table.ts';
-import { renderTemplate } from '../template.ts';
+import { type ListSpec, printInspect, printList } from '../output.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -65,17 +64,7 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
         ...r,
         ID: f.trunc ? shortId(r.ID) : r.ID,
       }));
-      if (f.quiet) for (const r of rows) ctx.stdout.write(`${r.ID}\n`);
-      else if (f.format === 'json') for (const r of rows) ctx.stdout.write(`${JSON.stringify(r)}\n`);
-      else if (f.format && f.format !== 'table')
-        for (const r of rows) ctx.stdout.write(`${renderTemplate(f.format, r)}\n`);
-      else
-        ctx.stdout.write(
-          formatTable(
-            ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
-            rows.map((r) => [r.ID, r.Name, r.Driver, r.Scope]),
-          ),
-        );
+      printList(ctx.stdout, rows, NETWORK_LIST, f);
     });
   network
     .command('inspect')
@@ -84,9 +73,11 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
     .option('-f, --format <template>', 'format output using a Go template')
     .action(async (refs: string[], f: { format?: string }) => {
       const engine = await ctx.engine();
-      const views = (await Promise.all(refs.map((r) => engine.networks.inspect(r)))).map(networkInspectView);
-      if (f.format) for (const v of views) ctx.stdout.write(`${renderTemplate(f.format, v)}\n`);
-      else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
+      printInspect(
+        ctx.stdout,
+        (await Promise.all(refs.map((r) => engine.networks.inspect(r)))).map(networkInspectView),
+        f.format,
+      );
     });
   network
     .command('rm')
@@ -168,3 +159,14 @@ export function registerNetworkCommands(program: Command, ctx: CliContext): void
       for (const l of lines) ctx.stdout.write(`${l}\n`);
     });
 }
+
+const NETWORK_LIST: ListSpec<{ ID: string; Name: string; Driver: string; Scope: string }> = {
+  columns: [
+    { header: 'NETWORK ID', cell: (r) => r.ID },
+    { header: 'NAME', cell: (r) => r.Name },
+    { header: 'DRIVER', cell: (r) => r.Driver },
+    { header: 'SCOPE', cell: (r) => r.Scope },
+  ],
+  id: (r) => r.ID,
+  headers: { ID: 'NETWORK ID' },
+};

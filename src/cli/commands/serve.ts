@@ -34,7 +34,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .action(async (flags: ServeFlags) => {
       const tcp = tcpSettings(flags);
       const layout = ctx.layout();
-      const socketPath = path.resolve(flags.socket ?? path.join(layout.runRoot, 'hyperbox.sock'));
+      const socketPath = path.resolve(flags.socket ?? layout.daemonSocket);
       // As dockerd: no stored login is read; clients send theirs with each pull and push (X-Registry-Auth). The
       // daemon reconciles behind its gate once it listens.
       const engine = await ctx.localEngine({ storedLogins: false, reconcile: false });

@@ -12,7 +12,7 @@ import { checkPrerequisites } from '../../core/host/prerequisites.ts';
 import { humanBinarySize } from '../../core/human.ts';
 import { LocalHostProbe } from '../../drivers/host/host-probe.ts';
 import { readHostSummary } from '../../drivers/host/host-summary.ts';
-import { readLogDefaults } from '../../engine/engine-config.ts';
+import { readLogDefaults } from '../../engine/system/engine-config.ts';
 import { installRoot, logWriterPath } from '../../wiring/self.ts';
 import type { CliContext } from '../context.ts';
 import { readAnswer } from '../prompt.ts';

@@ -5,12 +5,13 @@ import { parseGoDuration, parseSize } from '../../core/human.ts';
 import { parsePublish } from '../../core/network/ports.ts';
 import { parseCpuPinning, type VmBoot, type VmMachine } from '../../core/vm/config.ts';
 import { vmInspectView, vmListRow } from '../../core/vm/views.ts';
+import type { Engine } from '../../engine/api/engine.ts';
 import type { VmCreateConfig } from '../../engine/api/vms.ts';
 import type { CliContext } from '../context.ts';
+import { parseDetachKeys } from '../detach-keys.ts';
 import { ExitStatus } from '../exit-codes.ts';
-import { formatTable } from '../table.ts';
-import { renderTemplate } from '../template.ts';
-import { attachConsole, parseDetachKeys } from '../vm-console.ts';
+import { type ListSpec, printInspect, printList } from '../output.ts';
+import { attachConsole } from '../vm-console.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -221,8 +222,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
       const engine = await ctx.engine();
       const views = [];
       for (const r of refs) views.push(vmInspectView(await engine.vms.describe(r)));
-      if (f.format) for (const v of views) ctx.stdout.write(`${renderTemplate(f.format, v)}\n`);
-      else ctx.stdout.write(`${JSON.stringify(views, null, 4)}\n`);
+      printInspect(ctx.stdout, views, f.format);
     });
 
   vm.command('logs')
@@ -277,15 +277,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .option('--format <format>', "'table' or 'json'")
     .action(async (ref: string, f: { format?: string }) => {
       const engine = await ctx.engine();
-      const list = await engine.vms.snapshots(ref);
-      if (f.format === 'json') for (const s of list) ctx.stdout.write(`${JSON.stringify(s)}\n`);
-      else
-        ctx.stdout.write(
-          formatTable(
-            ['ID', 'NAME', 'CREATED'],
-            list.map((s) => [s.id, s.name, new Date(s.date).toISOString()]),
-          ),
-        );
+      printList(ctx.stdout, await engine.vms.snapshots(ref), SNAPSHOT_LIST, f);
     });
 
   const image = vm.command('image').description('Base images for vm create --image');
@@ -306,15 +298,7 @@ export function registerVmCommands(program: Command, ctx: CliContext): void {
     .option('--format <format>', "'table' or 'json'")
     .action(async (f: { format?: string }) => {
       const engine = await ctx.engine();
-      const list = await engine.vms.images.list();
-      if (f.format === 'json') for (const i of list) ctx.stdout.write(`${JSON.stringify(i)}\n`);
-      else
-        ctx.stdout.write(
-          formatTable(
-            ['NAME', 'KIND', 'VIRTUAL SIZE', 'CREATED'],
-            list.map((i) => [i.name, i.kind, String(i.virtualSize), new Date(i.created).toISOString()]),
-          ),
-        );
+      printList(ctx.stdout, await engine.vms.images.list(), BASE_IMAGE_LIST, f);
     });
   image
     .command('rm')
@@ -331,15 +315,45 @@ async function listVms(ctx: CliContext, f: { quiet: boolean; format?: string }):
   const engine = await ctx.engine();
   const now = Date.now();
   const rows = (await engine.vms.describeAll()).map((f) => vmListRow(f, now));
-  if (f.quiet) for (const r of rows) ctx.stdout.write(`${r.ID}\n`);
-  else if (f.format === 'json') for (const r of rows) ctx.stdout.write(`${JSON.stringify(r)}\n`);
-  else if (f.format && f.format !== 'table')
-    for (const r of rows) ctx.stdout.write(`${renderTemplate(f.format, r)}\n`);
-  else
-    ctx.stdout.write(
-      formatTable(
-        ['VM ID', 'NAME', 'STATUS', 'CPUS', 'MEMORY', 'DISK', 'ADDRESSES', 'PORTS'],
-        rows.map((r) => [r.ID!, r.Name!, r.Status!, r.Cpus!, r.Memory!, r.Disk!, r.Addresses!, r.Ports!]),
-      ),
-    );
+  printList(ctx.stdout, rows, VM_LIST, f);
 }
+
+const VM_LIST: ListSpec<Record<string, string>> = {
+  columns: (
+    [
+      ['VM ID', 'ID'],
+      ['NAME', 'Name'],
+      ['STATUS', 'Status'],
+      ['CPUS', 'Cpus'],
+      ['MEMORY', 'Memory'],
+      ['DISK', 'Disk'],
+      ['ADDRESSES', 'Addresses'],
+      ['PORTS', 'Ports'],
+    ] as const
+  ).map(([header, field]) => ({ header, cell: (r: Record<string, string>) => r[field] ?? '' })),
+  id: (r) => r.ID ?? '',
+  headers: { ID: 'VM ID' },
+};
+
+// The engine's records, named through its interface (wherever the engine keeps their types).
+type Snapshot = Awaited<ReturnType<Engine['vms']['snapshots']>>[number];
+type BaseImage = Awaited<ReturnType<Engine['vms']['images']['list']>>[number];
+
+const SNAPSHOT_LIST: ListSpec<Snapshot> = {
+  columns: [
+    { header: 'ID', cell: (s) => s.id },
+    { header: 'NAME', cell: (s) => s.name },
+    { header: 'CREATED', cell: (s) => new Date(s.date).toISOString() },
+  ],
+  id: (s) => s.id,
+};
+
+const BASE_IMAGE_LIST: ListSpec<BaseImage> = {
+  columns: [
+    { header: 'NAME', cell: (i) => i.name },
+    { header: 'KIND', cell: (i) => i.kind },
+    { header: 'VIRTUAL SIZE', cell: (i) => String(i.virtualSize) },
+    { header: 'CREATED', cell: (i) => new Date(i.created).toISOString() },
+  ],
+  id: (i) => i.name,
+};

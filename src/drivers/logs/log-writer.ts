@@ -61,7 +61,7 @@ export async function startLogWriter(binary: string, opts: LogWriterOptions): Pr
             : err,
         );
       });
-      child.once('exit', (code, signal) =>
+      child.once('close', (code, signal) =>
         reject(
           new InternalError(
             `the log writer exited (${signal ?? code}) before it was ready: ${Buffer.concat(stderr).toString().trim()}`,

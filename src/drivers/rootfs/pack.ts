@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Header, Pack } from 'tar-stream';
 import { HyperboxError, InternalError } from '../../core/errors.ts';
-import type { Dir, Node } from './in-root.ts';
+import type { Dir, Node } from './pinned.ts';
 
 /**
  * A tar of one thing in a tree reached through descriptors (see in-root.ts), as docker's archive API gives it: the

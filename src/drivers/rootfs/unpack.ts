@@ -4,7 +4,8 @@ import type { Header } from 'tar-stream';
 import { ConflictError, HyperboxError, InvalidArgumentError } from '../../core/errors.ts';
 import { entryComponents } from '../../core/image/layer-entry.ts';
 import { type EntryMeta, feedExtractor, type TarEntry } from '../layers/tar-feed.ts';
-import type { Dir, DirChain, Node, RootDir } from './in-root.ts';
+import type { DirChain, RootDir } from './in-root.ts';
+import type { Dir, Node } from './pinned.ts';
 
 /**
  * Unpacks a tar into a directory of a tree reached through descriptors (see in-root.ts), with docker's rules for

@@ -7,8 +7,6 @@ import type { SystemEngine } from './system.ts';
 import type { VmEngine } from './vms.ts';
 import type { VolumeEngine } from './volumes.ts';
 
-export type { Awaitable } from './awaitable.ts';
-
 /**
  * The engine as the CLI sees it: one interface per kind of thing it manages, covering exactly what the CLI uses.
  * Two implementations: in-process (the services in this folder, built by wiring/engine.ts) and the client of the

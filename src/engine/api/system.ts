@@ -1,15 +1,3 @@
-import type { ResetSummary } from '../reset.ts';
-
-export interface SystemEngine {
-  /** `system df`: what images, containers and volumes take under the state root, and what is free there. */
-  df(): Promise<DiskUsage>;
-  /**
-   * Removes every container, VM, network, volume and image. In-process, the state root goes too; the daemon keeps
-   * its own (it still runs there).
-   */
-  reset(): Promise<ResetSummary & { rootRemoved: boolean }>;
-}
-
 /** One kind of object in `system df`: how many, how many in use, bytes, and bytes a prune would give back. */
 export interface UsageLine {
   total: number;
@@ -31,4 +19,23 @@ export interface DiskUsage {
     reserveHeld: number;
     reserveSize: number;
   };
+}
+
+/** What `system reset` removed: how many of each. */
+export interface ResetSummary {
+  containers: number;
+  vms: number;
+  networks: number;
+  volumes: number;
+  images: number;
+}
+
+export interface SystemEngine {
+  /** `system df`: what images, containers and volumes take under the state root, and what is free there. */
+  df(): Promise<DiskUsage>;
+  /**
+   * Removes every container, VM, network, volume and image. In-process, the state root goes too; the daemon keeps
+   * its own (it still runs there).
+   */
+  reset(): Promise<ResetSummary & { rootRemoved: boolean }>;
 }

@@ -1,5 +1,5 @@
 import type { VolumeRecord } from '../../core/volume/record.ts';
-import type { Awaitable } from './engine.ts';
+import type { Awaitable } from './awaitable.ts';
 
 export type { VolumeRecord };
 

@@ -6,7 +6,7 @@ import { mark } from '../../core/trace.ts';
 import { pidRuns } from '../../drivers/proc/process.ts';
 import type { ContainerRecord } from '../api/containers.ts';
 import { EventWakeup } from '../event-wakeup.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import { busyAlive, busyMark, NOT_BUSY } from './busy.ts';
 import type { ContainerStore } from './store.ts';
 

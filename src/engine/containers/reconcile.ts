@@ -7,7 +7,7 @@ import { mountPoints, unmount } from '../../drivers/mounts/overlay.ts';
 import { pidRuns } from '../../drivers/proc/process.ts';
 import type { OciRuntime } from '../../drivers/runtime/oci-runtime.ts';
 import type { ContainerRecord } from '../api/containers.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import { monitorPidOf } from './bundle.ts';
 import { busyAlive, NOT_BUSY } from './busy.ts';
 import type { ExitReport } from './exits.ts';

@@ -12,7 +12,7 @@ import { layoutFor } from '../../core/paths.ts';
 import { identify } from '../../drivers/proc/process.ts';
 import { FakeOciRuntime } from '../../drivers/runtime/testing/fake-oci-runtime.ts';
 import { Database } from '../../drivers/store/database.ts';
-import { EventLog } from '../events.ts';
+import { EventLog } from '../events/service.ts';
 import type { ImageService } from '../images/service.ts';
 import type { NetworkService } from '../networks/service.ts';
 import type { VolumeService } from '../volumes/service.ts';

@@ -8,7 +8,7 @@ import { mark } from '../../core/trace.ts';
 import type { OverlayPlan } from '../../drivers/mounts/overlay.ts';
 import type { ExitRecord } from '../../drivers/runtime/oci-runtime.ts';
 import type { ContainerRecord, CreateRequest, StartOptions, WaitCondition } from '../api/containers.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import type { ContainerCpuPool } from '../host/ledger.ts';
 import { ANONYMOUS_LABEL, type VolumeService } from '../volumes/service.ts';
 import { ContainerAccess, type ContainerAccessDeps } from './access.ts';

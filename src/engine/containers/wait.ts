@@ -3,7 +3,7 @@ import { isActive } from '../../core/container/state.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import type { ContainerRecord, WaitCondition } from '../api/containers.ts';
 import { EventWakeup, OTHER_PROCESS_RECHECK_MS } from '../event-wakeup.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import type { ExitReport } from './exits.ts';
 import type { ContainerStore } from './store.ts';
 

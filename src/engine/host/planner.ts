@@ -12,7 +12,7 @@ import {
 import type { Layout } from '../../core/paths.ts';
 import { readHostFacts } from '../../drivers/host/host-inventory.ts';
 import type { PlanReport, PlanRequest } from '../api/host.ts';
-import { readLedgerPolicy } from '../engine-config.ts';
+import { readLedgerPolicy } from '../system/engine-config.ts';
 import type { Ledger } from './ledger.ts';
 
 /**

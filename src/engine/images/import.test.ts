@@ -7,7 +7,7 @@ import { layoutFor } from '../../core/paths.ts';
 import { FakeContentStore } from '../../drivers/content/testing/fake-content-store.ts';
 import { tarOf } from '../../drivers/registry/testing/test-images.ts';
 import { Database } from '../../drivers/store/database.ts';
-import { EventLog } from '../events.ts';
+import { EventLog } from '../events/service.ts';
 import { NO_USERS } from '../references.ts';
 import { ImageService } from './service.ts';
 

@@ -9,7 +9,7 @@ import { FakeContentStore } from '../../drivers/content/testing/fake-content-sto
 import { FakeLayerStore } from '../../drivers/layers/testing/fake-layer-store.ts';
 import { tarOf } from '../../drivers/registry/testing/test-images.ts';
 import { Database } from '../../drivers/store/database.ts';
-import { EventLog } from '../events.ts';
+import { EventLog } from '../events/service.ts';
 import { NO_USERS } from '../references.ts';
 import { ImageService } from './service.ts';
 

@@ -9,7 +9,7 @@ import { FakeRegistry } from '../../drivers/registry/testing/fake-registry.ts';
 import { buildImage, tarOf } from '../../drivers/registry/testing/test-images.ts';
 import { Database } from '../../drivers/store/database.ts';
 import type { ProgressEvent } from '../api/images.ts';
-import { EventLog } from '../events.ts';
+import { EventLog } from '../events/service.ts';
 import { NO_USERS } from '../references.ts';
 import { ImageService } from './service.ts';
 

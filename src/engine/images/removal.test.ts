@@ -7,7 +7,7 @@ import type { Digest } from '../../core/image/digest.ts';
 import { layoutFor } from '../../core/paths.ts';
 import { tarOf } from '../../drivers/registry/testing/test-images.ts';
 import { Database } from '../../drivers/store/database.ts';
-import { EventLog } from '../events.ts';
+import { EventLog } from '../events/service.ts';
 import { NO_USERS, type References } from '../references.ts';
 import { ImageService } from './service.ts';
 

@@ -20,7 +20,7 @@ import type {
   PushResult,
   ResolvedImage,
 } from '../api/images.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import type { References } from '../references.ts';
 import { loadArchive, saveArchive } from './archives.ts';
 import type { ImageContext } from './context.ts';

@@ -10,7 +10,7 @@ import { FileLayerStore } from '../../drivers/layers/file-layer-store.ts';
 import { FakeRegistry } from '../../drivers/registry/testing/fake-registry.ts';
 import { buildImage } from '../../drivers/registry/testing/test-images.ts';
 import { Database } from '../../drivers/store/database.ts';
-import { EventLog } from '../events.ts';
+import { EventLog } from '../events/service.ts';
 import { NO_USERS } from '../references.ts';
 import { ImageService } from './service.ts';
 import { sweepCrashLeftovers } from './sweep.ts';
@@ -43,7 +43,7 @@ describe('a pull killed with SIGKILL', () => {
       const script = `
         import { layoutFor } from ${JSON.stringify(path.resolve('src/core/paths.ts'))};
         import { Database } from ${JSON.stringify(path.resolve('src/drivers/store/database.ts'))};
-        import { EventLog } from ${JSON.stringify(path.resolve('src/engine/events.ts'))};
+        import { EventLog } from ${JSON.stringify(path.resolve('src/engine/events/service.ts'))};
         import { ImageService } from ${JSON.stringify(path.resolve('src/engine/images/service.ts'))};
         import { NO_USERS } from ${JSON.stringify(path.resolve('src/engine/references.ts'))};
         const layout = layoutFor(${JSON.stringify(root)});

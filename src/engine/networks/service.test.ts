@@ -8,7 +8,7 @@ import { layoutFor } from '../../core/paths.ts';
 import { FakeNetworkDriver } from '../../drivers/network/testing/fake-network-driver.ts';
 import { Database } from '../../drivers/store/database.ts';
 import type { NetworkAttachment } from '../api/networks.ts';
-import { EventLog } from '../events.ts';
+import { EventLog } from '../events/service.ts';
 import { NO_USERS, type References } from '../references.ts';
 import { NetworkService } from './service.ts';
 

@@ -36,7 +36,7 @@ import type {
   SandboxRequest,
   SandboxResult,
 } from '../api/networks.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import type { References } from '../references.ts';
 import { type AttachContext, attachEndpoints, attachTaps, bringDown, detachEndpoints } from './attach.ts';
 import { choosePorts, leaseEndpoints } from './leases.ts';

@@ -5,7 +5,7 @@ import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
 import type { VmRuntime } from '../../drivers/qemu/vm-runtime.ts';
 import type { Database } from '../../drivers/store/database.ts';
 import type { VmImageRecord } from '../api/vms.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import type { AcceleratorInfo } from '../host/accelerator.ts';
 import type { Ledger } from '../host/ledger.ts';
 import type { VmStore } from './store.ts';

@@ -5,7 +5,7 @@ import type { Layout } from '../../core/paths.ts';
 import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
 import type { Database } from '../../drivers/store/database.ts';
 import type { VmImageRecord } from '../api/vms.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import type { References } from '../references.ts';
 import { VmImageStore } from './image-store.ts';
 

@@ -18,7 +18,7 @@ import type { QemuImg } from '../../drivers/qemu/qemu-img.ts';
 import type { VmRuntime } from '../../drivers/qemu/vm-runtime.ts';
 import type { Database } from '../../drivers/store/database.ts';
 import type { VmCreateRequest, VmRecord } from '../api/vms.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import type { Ledger } from '../host/ledger.ts';
 import { bootVm } from './boot.ts';
 import type { VmContext, VmHost, VmNetworks } from './context.ts';

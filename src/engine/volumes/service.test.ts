@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { layoutFor } from '../../core/paths.ts';
 import { Database } from '../../drivers/store/database.ts';
-import { EventLog } from '../events.ts';
+import { EventLog } from '../events/service.ts';
 import { NO_USERS } from '../references.ts';
 import { ANONYMOUS_LABEL, VolumeService } from './service.ts';
 

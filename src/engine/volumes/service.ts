@@ -6,7 +6,7 @@ import type { Layout } from '../../core/paths.ts';
 import { ANONYMOUS_LABEL, type VolumeRecord } from '../../core/volume/record.ts';
 import type { Database } from '../../drivers/store/database.ts';
 import type { SpaceKeeper } from '../../drivers/store/space-keeper.ts';
-import type { EventLog } from '../events.ts';
+import type { EventLog } from '../events/service.ts';
 import type { References } from '../references.ts';
 import { duSync } from './du.ts';
 import { type VolumeRow, VolumeStore } from './store.ts';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DetachMatcher, parseDetachKeys } from './vm-console.ts';
+import { DetachMatcher, parseDetachKeys } from './detach-keys.ts';
 
-describe('console detach keys', () => {
+describe('detach keys (attach, vm console)', () => {
   it('parses docker-style sequences', () => {
     assert.deepEqual(parseDetachKeys('ctrl-p,ctrl-q'), [16, 17]);
     assert.deepEqual(parseDetachKeys('ctrl-a,d'), [1, 100]);

@@ -1,14 +1,7 @@
 import fs from 'node:fs';
-import type { Layout } from '../core/paths.ts';
-import type { LocalEngine } from './local-engine.ts';
-
-export interface ResetSummary {
-  containers: number;
-  vms: number;
-  networks: number;
-  volumes: number;
-  images: number;
-}
+import type { Layout } from '../../core/paths.ts';
+import type { ResetSummary } from '../api/system.ts';
+import type { LocalEngine } from '../local-engine.ts';
 
 /**
  * `system reset` (podman's) in-process: every object removed (emptyEngine), then the root's directories themselves.

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { objectAt, parseEngineConfig } from '../core/ledger/policy.ts';
-import { DEFAULT_POLICY, type LedgerPolicy } from '../core/ledger/types.ts';
-import { logDefaultsFrom } from '../core/logs/engine-defaults.ts';
-import { DEFAULT_LOG_CONFIG, type LogConfig } from '../core/logs/log-config.ts';
-import type { Layout } from '../core/paths.ts';
+import { objectAt, parseEngineConfig } from '../../core/ledger/policy.ts';
+import { DEFAULT_POLICY, type LedgerPolicy } from '../../core/ledger/types.ts';
+import { logDefaultsFrom } from '../../core/logs/engine-defaults.ts';
+import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../core/logs/log-config.ts';
+import type { Layout } from '../../core/paths.ts';
 
 /**
  * `<root>/engine.json`: the engine's own settings: the ledger policy (core/ledger/policy.ts) and the default log driver
