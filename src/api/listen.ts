@@ -3,6 +3,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.ts';
+import { socketAnswers } from '../drivers/io/socket-answers.ts';
 
 /** The group whose members may use the socket (docker's `docker` group), when it exists. */
 export const SOCKET_GROUP = 'hyperbox';
@@ -15,7 +16,7 @@ export const SOCKET_GROUP = 'hyperbox';
 export async function listenUnix(server: http.Server, socketPath: string): Promise<void> {
   fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o711 });
   if (fs.existsSync(socketPath)) {
-    if (await answers(socketPath))
+    if (await socketAnswers(socketPath))
       throw new FailedPreconditionError(`another daemon is listening on ${socketPath}`);
     fs.rmSync(socketPath, { force: true });
   }
@@ -51,17 +52,6 @@ export async function listenTcp(server: http.Server, addr: { host: string; port:
       server.off('error', reject);
       resolve();
     });
-  });
-}
-
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socketPath);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
   });
 }
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import { UnavailableError } from '../../core/errors.ts';
+import { socketAnswers } from '../io/socket-answers.ts';
 import { processStartTime, signalIfSame } from '../proc/process.ts';
 import type { Launched, LaunchRequest } from './vm-runtime.ts';
 
@@ -37,7 +37,8 @@ export async function launchQemu(req: LaunchRequest): Promise<Launched> {
   const deadline = Date.now() + (req.timeoutMs ?? 10_000);
   for (;;) {
     const pid = readPidFile(req.pidFile);
-    if (pid !== undefined && fs.existsSync(req.qmpSocket) && (await accepts(req.qmpSocket))) {
+    // The QMP socket file appears at bind(), a moment before QEMU listens: a session opened in between is refused.
+    if (pid !== undefined && fs.existsSync(req.qmpSocket) && (await socketAnswers(req.qmpSocket))) {
       const startTime = processStartTime(pid);
       if (startTime !== undefined && waiterStart !== undefined)
         return {
@@ -57,21 +58,6 @@ export async function launchQemu(req: LaunchRequest): Promise<Launched> {
     }
     await new Promise((r) => setTimeout(r, 2));
   }
-}
-
-/**
- * Whether QEMU listens on its QMP socket yet: the socket file appears at bind(), a moment before listen(), and a
- * session opened in between is refused (seen on a loaded host).
- */
-function accepts(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.createConnection(socketPath);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
 }
 
 function readPidFile(file: string): number | undefined {
