@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import type http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../core/errors.ts';
 import { socketAnswers } from '../drivers/io/socket-answers.ts';

@@ -14,15 +14,18 @@ export interface HostsInput {
   readonly extraHosts: readonly { name: string; ip: string }[];
 }
 
+/** The lines every container's /etc/hosts starts with, as docker writes them. */
+export const STANDARD_HOSTS: readonly string[] = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'ff00::0\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+];
+
 export function hostsFile(input: HostsInput): string {
-  const lines = [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-  ];
+  const lines = [...STANDARD_HOSTS];
   for (const h of input.extraHosts) lines.push(`${h.ip}\t${h.name}`);
   const short = input.hostname.split('.')[0]!;
   const names = short === input.hostname ? input.hostname : `${input.hostname} ${short}`;

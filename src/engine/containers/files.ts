@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { STANDARD_HOSTS } from '../../core/network/names.ts';
 import type { Layout } from '../../core/paths.ts';
 
 /**
@@ -50,14 +51,7 @@ export function containerPaths(layout: Layout, id: string): ContainerPaths {
 
 /** The files docker generates for every container: /etc/hosts, /etc/hostname, /etc/resolv.conf. */
 export function writeEtcFiles(p: ContainerPaths, opts: { hostname: string; networkMode: string }): void {
-  const hosts = [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-  ];
+  const hosts = [...STANDARD_HOSTS];
   if (opts.networkMode !== 'host') hosts.push(`127.0.1.1\t${opts.hostname}`);
   fs.writeFileSync(p.hosts, `${hosts.join('\n')}\n`);
   fs.writeFileSync(p.hostname, `${opts.hostname}\n`);
